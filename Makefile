@@ -1,0 +1,54 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    set up, build the index if missing or stale, start the web chat
+#   make test   set up (with test tools and a headless Chromium), run every test
+#
+# TORCH: how torch is installed before everything else. The default takes the CPU
+# build that lies on these machines; elsewhere, for a CPU build from PyTorch's own index:
+#   make setup TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+# or, for a GPU build, TORCH=torch (PyPI's default CUDA build, several GB).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run index test test-fast lint browser benchmark llm-test
+.DEFAULT_GOAL := run
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/assistant web
+
+index: setup
+	$(BIN)/assistant index
+
+# Debian's Chromium for the browser tests (test tools cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
+	  || echo "no chromium: browser tests will be skipped"
+
+test: setup browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser and not llm"
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+benchmark: setup
+	$(PY) -m benchmarks.run
+
+-include llm.mk

@@ -1,0 +1,278 @@
+"""The index on disk: passages, a dense FAISS index and a sparse BM25 index.
+
+Layout of the index folder::
+
+    index/CURRENT               name of the build in use (replaced atomically)
+    index/build-<stamp>/manifest.json, passages.jsonl, dense.faiss, bm25/…
+
+A build is written into a new `build-*` folder and becomes current only when
+complete, by an atomic rename of CURRENT; a build killed at any moment leaves the
+previous index in use. Loading checks every file against the manifest and reports
+what is wrong in one line, so the caller can rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.chunking import chunk_corpus
+from assistant.config import Settings
+from assistant.corpus import CorpusError, corpus_files, read_corpus
+from assistant.schema import Passage
+from assistant.words import words
+
+if TYPE_CHECKING:
+    import bm25s
+    import faiss
+
+    from assistant.embedder import Embedder
+
+__all__ = ["FORMAT_VERSION", "Index", "IndexProblem", "BuildReport", "build", "load", "check", "ensure"]
+
+FORMAT_VERSION = 1
+_CURRENT = "CURRENT"
+Progress = Callable[[str, int, int], None]  # stage, done, total
+
+
+class IndexProblem(Exception):
+    """The index is missing, stale or broken; the message says which, in one line."""
+
+
+@dataclass
+class Index:
+    folder: Path
+    manifest: dict
+    passages: list[Passage]
+    dense: faiss.Index
+    bm25: bm25s.BM25
+
+    @property
+    def vocabulary(self) -> set[str]:
+        return set(self.bm25.vocab_dict)
+
+
+@dataclass
+class BuildReport:
+    documents: int
+    passages: int
+    seconds: float
+    errors: list[str] = field(default_factory=list)  # files that could not be read, one line each
+
+    @property
+    def per_second(self) -> float:
+        return self.passages / self.seconds if self.seconds else 0.0
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def build(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> BuildReport:
+    """Read the corpus, chunk, embed, and write a new index that replaces the current one."""
+    started = time.perf_counter()
+    documents, errors = read_corpus(settings.corpus_dir)
+    if not documents:
+        reasons = f" ({errors[0]})" if errors else ""
+        raise CorpusError(f"{settings.corpus_dir}: no readable .txt or .md files{reasons}")
+    if progress:
+        progress("documents", len(documents), len(documents))
+    passages = chunk_corpus(documents, settings.chunk_chars)
+    if progress:
+        progress("passages", len(passages), len(passages))
+
+    texts = [p.indexed_text() for p in passages]
+    vectors = embedder.passages(texts, progress=(lambda d, t: progress("embedding", d, t)) if progress else None)
+    dense = _dense_index(vectors, settings.hnsw_threshold)
+    bm25 = _sparse_index([words(t) for t in texts])
+
+    root = settings.index_dir
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    tmp = folder.with_name(folder.name + ".tmp")
+    try:
+        tmp.mkdir()
+        _write_passages(tmp / "passages.jsonl", passages)
+        import faiss
+
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        bm25.save(str(tmp / "bm25"), show_progress=False)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": embedder.name,
+            "dimension": int(vectors.shape[1]),
+            "chunking": {"max_chars": settings.chunk_chars},
+            "dense_index": "hnsw" if len(passages) > settings.hnsw_threshold else "flat",
+            "corpus": {"folder": str(settings.corpus_dir), "files": _fingerprints(settings.corpus_dir)},
+            "counts": {"documents": len(documents), "passages": len(passages), "unreadable": len(errors)},
+            "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(time.perf_counter() - started, 3),
+        }
+        manifest["files"] = {
+            p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        _write_json(tmp / "manifest.json", manifest)
+        os.replace(tmp, folder)
+        _write_atomic(root / _CURRENT, folder.name + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _remove_old_builds(root, keep=folder.name)
+    return BuildReport(len(documents), len(passages), time.perf_counter() - started, [str(e) for e in errors])
+
+
+def _dense_index(vectors: np.ndarray, hnsw_threshold: int) -> faiss.Index:
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > hnsw_threshold:
+        # Approximate search past the threshold (README: measured recall@10 against exact search).
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _sparse_index(tokens: list[list[str]]) -> bm25s.BM25:
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index(tokens, show_progress=False)
+    return bm25
+
+
+def _write_passages(path: Path, passages: list[Passage]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for p in passages:
+            f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
+
+
+# --- loading and checking ------------------------------------------------------------------------
+
+
+def current_folder(root: Path) -> Path:
+    try:
+        name = (root / _CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexProblem(f"no index in {root}/ yet") from None
+    folder = root / name
+    if not name or "/" in name or not folder.is_dir():
+        raise IndexProblem(f"{root}/{_CURRENT} points to a missing build {name!r}")
+    return folder
+
+
+def load(settings: Settings) -> Index:
+    """Load the current index, checking each file against the manifest (IndexProblem if not sound)."""
+    folder = current_folder(settings.index_dir)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for name, size in manifest["files"].items():
+            actual = (folder / name).stat().st_size if (folder / name).is_file() else None
+            if actual != size:
+                what = "missing" if actual is None else f"{actual} bytes, expected {size}"
+                raise IndexProblem(f"index file {folder.name}/{name} is damaged ({what})")
+        passages = [_passage(json.loads(line)) for line in (folder / "passages.jsonl").open(encoding="utf-8")]
+        import bm25s
+        import faiss
+
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+    except IndexProblem:
+        raise
+    except Exception as exc:  # any unreadable file: one line, and the caller rebuilds
+        raise IndexProblem(f"index in {folder} is unreadable ({type(exc).__name__}: {str(exc)[:120]})") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexProblem(f"index format {manifest.get('format_version')} is not the current {FORMAT_VERSION}")
+    if dense.ntotal != len(passages):
+        raise IndexProblem(f"index holds {dense.ntotal} vectors for {len(passages)} passages")
+    return Index(folder, manifest, passages, dense, bm25)
+
+
+def check(settings: Settings, index: Index) -> str | None:
+    """Why `index` no longer matches the corpus and settings, or None when it does."""
+    m = index.manifest
+    if m.get("model") != settings.model:
+        return f"the model changed ({m.get('model')} → {settings.model})"
+    if m.get("chunking", {}).get("max_chars") != settings.chunk_chars:
+        return f"the chunk size changed ({m.get('chunking', {}).get('max_chars')} → {settings.chunk_chars})"
+    old = m.get("corpus", {}).get("files", {})
+    new = _fingerprints(settings.corpus_dir, old)
+    if {k: v["sha256"] for k, v in old.items()} != {k: v["sha256"] for k, v in new.items()}:
+        added, removed = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
+        changed = sorted(k for k in new.keys() & old.keys() if new[k]["sha256"] != old[k]["sha256"])
+        for verb, names in (("added", added), ("changed", changed), ("removed", removed)):
+            if names:
+                more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+                return f"corpus file {names[0]} was {verb}{more}"
+    return None
+
+
+def ensure(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> tuple[Index, str | None]:
+    """The current index, rebuilt first when missing, stale or broken (unless settings say refuse).
+
+    Returns the index and the reason it was rebuilt (None if it was not).
+    """
+    try:
+        index = load(settings)
+        reason = check(settings, index)
+        if reason is None:
+            return index, None
+    except IndexProblem as problem:
+        reason = str(problem)
+    if settings.on_stale == "refuse":
+        raise IndexProblem(f"index is out of date: {reason}; run `assistant index`")
+    build(settings, embedder, progress)
+    return load(settings), reason
+
+
+def _fingerprints(corpus_dir: Path, known: dict | None = None) -> dict[str, dict]:
+    """Content hash of every corpus file; size and mtime let unchanged files skip re-hashing."""
+    known = known or {}
+    result = {}
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir}/: no such folder")
+    for path in corpus_files(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        stat = path.stat()
+        old = known.get(name)
+        if old and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
+            result[name] = old
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            result[name] = {"sha256": digest, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return result
+
+
+def _passage(d: dict) -> Passage:
+    return Passage(**{**d, "section": tuple(d["section"])})
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _remove_old_builds(root: Path, keep: str) -> None:
+    for old in root.glob("build-*"):
+        if old.name != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,82 @@
+"""Plain data passed between the stages: corpus → passages → hits → answer.
+
+All records are frozen; change them with `dataclasses.replace`.
+Offsets are character offsets into the decoded text of the original file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SECTION_SEP = " › "
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus file, decoded but otherwise exactly as received."""
+
+    name: str  # path relative to the corpus folder, with forward slashes
+    text: str  # the decoded original text; offsets point into this
+    encoding: str  # e.g. "utf-8", "utf-8-sig", "gb18030"
+    sha256: str  # of the file's bytes
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of whole sentences, the unit that is indexed and quoted."""
+
+    id: str  # stable: derived from doc name, offsets and text
+    doc: str
+    section: tuple[str, ...]  # heading path, outermost first
+    text: str  # clean text as it is quoted (repaired, no `**`, no stray line breaks)
+    start: int  # original[start:end] minus white space and `**` == text minus white space
+    end: int
+
+    @property
+    def section_path(self) -> str:
+        return SECTION_SEP.join(self.section)
+
+    def indexed_text(self) -> str:
+        """What the dense and sparse indexes see: headings carry meaning."""
+        return f"{self.section_path}\n{self.text}" if self.section else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned by retrieval, with the evidence for why."""
+
+    passage: Passage
+    score: float  # fused score, higher is better
+    dense: float | None = None  # cosine similarity to the question (None: not in the dense top list)
+    sparse: float | None = None  # BM25 score (None: not in the sparse top list)
+    matched: tuple[str, ...] = ()  # question words found in the passage
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence of a source that the answer uses: offsets into `Source.text`."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source shown with an answer; `rank` is its citation number."""
+
+    rank: int
+    hit: Hit
+    used: tuple[Span, ...] = ()  # sentences of the passage quoted in the answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str  # as asked
+    found: bool  # False: the corpus does not answer it; `sources` are then only related
+    text: str  # the answer, with citation markers [1], [2] referring to `sources`
+    sources: tuple[Source, ...] = ()
+    resolved_question: str = ""  # the question after follow-up resolution ("那县里呢？" → full question)
+    missing: tuple[str, ...] = ()  # question terms the corpus does not contain (for "not found")
+    note: str = ""  # one line for the user, e.g. a fallback from the LLM answerer
+    answerer: str = "extractive"
+    evidence: dict[str, float] = field(default_factory=dict)  # the numbers behind `found`

@@ -1,0 +1,39 @@
+"""Answers as plain JSON-ready dicts: the shape of `assistant ask --json` and of the web API."""
+
+from __future__ import annotations
+
+from assistant.schema import Answer, Source
+
+__all__ = ["answer_to_dict", "source_to_dict"]
+
+
+def source_to_dict(source: Source) -> dict:
+    hit, p = source.hit, source.hit.passage
+    return {
+        "rank": source.rank,
+        "doc": p.doc,
+        "section": p.section_path,
+        "text": p.text,
+        "start": p.start,
+        "end": p.end,
+        "score": hit.score,
+        "dense": hit.dense,
+        "sparse": hit.sparse,
+        "matched": list(hit.matched),
+        "used": [[s.start, s.end] for s in source.used],
+        "id": p.id,
+    }
+
+
+def answer_to_dict(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "answer": answer.text,
+        "sources": [source_to_dict(s) for s in answer.sources],
+        "resolved_question": answer.resolved_question or answer.question,
+        "missing": list(answer.missing),
+        "note": answer.note,
+        "answerer": answer.answerer,
+        "evidence": answer.evidence,
+    }

@@ -1,0 +1,336 @@
+"""Reading the corpus as received, and recovering the report's structure."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.corpus import (
+    CorpusError,
+    Paragraph,
+    corpus_files,
+    heading_level,
+    paragraphs,
+    read_corpus,
+    read_document,
+    title,
+)
+from assistant.schema import Document
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
+REPORT = CORPUS / REPORT_NAME
+
+CJK = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于"
+    "出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法"
+)
+ENDERS = "。！？；…"
+
+
+@pytest.fixture(scope="module")
+def report() -> Document:
+    return read_document(REPORT, CORPUS)
+
+
+@pytest.fixture(scope="module")
+def report_paras(report: Document) -> list[Paragraph]:
+    return paragraphs(report)
+
+
+def _nws(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _para_with(paras: list[Paragraph], needle: str) -> Paragraph:
+    found = [p for p in paras if needle in p.text]
+    assert len(found) == 1, f"{needle!r} in {len(found)} paragraphs"
+    return found[0]
+
+
+def assert_offsets_exact(doc: Document, paras: list[Paragraph]) -> None:
+    """Each clean character is the original character at its offset; order is kept."""
+    last = -1
+    for para in paras:
+        assert len(para.offsets) == len(para.text)
+        for ch, off in zip(para.text, para.offsets, strict=True):
+            assert doc.text[off] == ch
+            assert off > last
+            last = off
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_reads_report_as_received(report: Document) -> None:
+    data = REPORT.read_bytes()
+    assert report.name == REPORT_NAME
+    assert report.encoding == "utf-8"
+    assert report.text == data.decode("utf-8")
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_corpus_files_sorted_recursive_no_hidden(tmp_path: Path) -> None:
+    for rel in ["b.txt", "a/z.md", "a/y.TXT", ".hidden.txt", ".git/x.txt", "c/.d/e.txt", "notes.pdf", "f.txt.bak"]:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("正文。", encoding="utf-8")
+    names = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
+    assert names == ["a/y.TXT", "a/z.md", "b.txt"]
+
+
+def test_document_name_uses_forward_slashes(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "dir").mkdir(parents=True)
+    (tmp_path / "sub" / "dir" / "报告.txt").write_text("正文。", encoding="utf-8")
+    docs, errors = read_corpus(tmp_path)
+    assert errors == []
+    assert [d.name for d in docs] == ["sub/dir/报告.txt"]
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [("gb18030", "gb18030"), ("utf-8-sig", "utf-8-sig")])
+def test_other_encodings_give_the_same_text(tmp_path: Path, report: Document, encoding: str, expected: str) -> None:
+    path = tmp_path / REPORT_NAME
+    path.write_bytes(report.text.encode(encoding))
+    doc = read_document(path, tmp_path)
+    assert doc.encoding == expected
+    assert doc.text == report.text  # BOM removed, nothing else changed
+    assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_gbk_bytes_are_read_as_gb18030(tmp_path: Path) -> None:
+    (tmp_path / "gbk.txt").write_bytes("关于网信工作的汇报。".encode("gbk"))
+    doc = read_document(tmp_path / "gbk.txt", tmp_path)
+    assert (doc.text, doc.encoding) == ("关于网信工作的汇报。", "gb18030")
+
+
+def test_line_breaks_are_kept(tmp_path: Path) -> None:
+    text = "标题\r\n\r\n一、总体\r\n\r\n正文第一句。\r\n"
+    (tmp_path / "crlf.txt").write_bytes(text.encode("utf-8"))
+    doc = read_document(tmp_path / "crlf.txt", tmp_path)
+    assert doc.text == text
+    paras = paragraphs(doc)
+    assert_offsets_exact(doc, paras)
+    assert [p.text for p in paras] == ["标题", "一、总体", "正文第一句。"]
+
+
+def test_bad_files_are_reported_one_line_each_and_others_load(tmp_path: Path, report: Document) -> None:
+    (tmp_path / REPORT_NAME).write_bytes(REPORT.read_bytes())
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "broken.txt").write_bytes(b"abc\x80\xff" * 10)
+    docs, errors = read_corpus(tmp_path)
+    assert [d.text for d in docs] == [report.text]
+    assert len(errors) == 2
+    messages = sorted(str(e) for e in errors)
+    assert all("\n" not in m for m in messages)
+    assert messages[0].startswith(f"{(tmp_path / 'binary.txt').as_posix()}: binary")
+    assert messages[1] == f"{(tmp_path / 'broken.txt').as_posix()}: not UTF-8 or GB18030 text (byte 0x80 at offset 3)"
+
+
+def test_bad_bom_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf\xd6\xd0")
+    with pytest.raises(CorpusError, match=r"bom\.txt: not UTF-8"):
+        read_document(tmp_path / "bom.txt", tmp_path)
+
+
+def test_missing_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="no such folder") as err:
+        read_corpus(tmp_path / "nowhere")
+    assert "nowhere" in str(err.value)
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(CorpusError, match="not a folder"):
+        read_corpus(tmp_path / "file.txt")
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_report_offsets_map_exactly(report: Document, report_paras: list[Paragraph]) -> None:
+    assert_offsets_exact(report, report_paras)
+
+
+def test_report_page_breaks_are_repaired(report_paras: list[Paragraph]) -> None:
+    clean = "\n".join(p.text for p in report_paras)
+    for joined in ["一定要不断提高", "习近平总书记治国理政", "河南省“互联网+”工业创新示范企业", "典型宣传"]:
+        assert joined in clean
+    assert "坚守意识形态主阵地，坚决打赢" in clean
+    assert "**" not in clean
+    assert "第一，树立正确的网络安全观。网络安全是" in clean
+    assert "第三，全天候" in clean
+
+
+def test_report_white_space_inside_lines_is_kept(report_paras: list[Paragraph]) -> None:
+    clean = "\n".join(p.text for p in report_paras)
+    assert "(2016 年 11 月 21 日)" in clean
+    assert "仅有在编人员 11 人" in clean
+
+
+def test_report_title_and_date(report: Document, report_paras: list[Paragraph]) -> None:
+    assert title(report) == "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
+    first, date = report_paras[:2]
+    assert (first.kind, first.section) == ("title", ())
+    assert (date.kind, date.section, date.text) == ("date", (), "(2016 年 11 月 21 日)")
+    assert not any(title(report) in s for p in report_paras for s in p.section)
+
+
+def test_report_section_paths(report_paras: list[Paragraph]) -> None:
+    staff = _para_with(report_paras, "目前市委网信办仅有在编人员 11 人")
+    assert staff.section == ("四、提请领导小组研究解决的问题", "1.关于加强市委网信办机构建设")
+    assert not staff.is_heading
+    inline = _para_with(report_paras, "健全工作机制，确保网上涉洛舆情平稳可控")
+    assert inline.section == ("二、2016 年网络安全和信息化工作总体情况", "4.积极主动作为，涉洛网络舆情处置果断")
+    assert inline.text.startswith("4.积极主动作为，涉洛网络舆情处置果断。健全工作机制")
+    follow = _para_with(report_paras, "提升研判力")  # next paragraph, same section
+    assert follow.section == inline.section
+    sub = _para_with(report_paras, "抓正面宣传，创新求进。")
+    assert sub.section == ("三、贯彻落实省委会议精神初步意见", "（一）抓正面宣传，创新求进")
+    level2 = _para_with(report_paras, "谢伏瞻书记主持会议并讲话")
+    assert level2.section == ("一、中央、省委相关会议精神", "(二) 省委网络安全和信息化领导小组第三次会议精神")
+
+
+def test_report_standalone_headings(report_paras: list[Paragraph]) -> None:
+    headings = [p.text for p in report_paras if p.is_heading]
+    assert "四、提请领导小组研究解决的问题" in headings
+    assert "1.关于加强市委网信办机构建设" in headings
+    assert "(一) 中央网络安全和信息化工作座谈会精神" in headings
+    assert all(p.kind == "heading" for p in report_paras if p.is_heading)
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("一、中央、省委相关会议精神", 1),
+        ("十二、其他", 1),
+        ("(一) 中央网络安全", 2),
+        ("（二）抓舆论引导", 2),
+        ("( 三 )抓规范", 2),
+        ("1.关于加强市委网信办机构建设", 3),
+        ("4．积极主动作为", 3),
+        ("2、健全", 3),
+        ("(2016 年 11 月 21 日)", 0),
+        ("1.5 亿元投入", 0),
+        ("2016 年网络安全", 0),
+        ("一是要凝聚共识", 0),
+        ("第一，树立", 0),
+        ("一、", 0),
+    ],
+)
+def test_heading_levels(line: str, level: int) -> None:
+    assert heading_level(line) == level
+
+
+def test_heading_drops_deeper_levels() -> None:
+    text = "一、甲\n\n(一) 乙\n\n1.丙\n\n正文一。\n\n(二) 丁\n\n正文二。\n\n二、戊\n\n正文三。\n"
+    paras = paragraphs(Document("t.txt", text, "utf-8", ""))
+    body = {p.text: p.section for p in paras if not p.is_heading}
+    assert body == {
+        "正文一。": ("一、甲", "(一) 乙", "1.丙"),
+        "正文二。": ("一、甲", "(二) 丁"),
+        "正文三。": ("二、戊",),
+    }
+
+
+def test_heading_line_is_not_joined_with_the_next_line() -> None:
+    paras = paragraphs(Document("t.txt", "1.关于机构建设\n\n近年来，工作增多。\n", "utf-8", ""))
+    assert [(p.text, p.is_heading) for p in paras] == [("1.关于机构建设", True), ("近年来，工作增多。", False)]
+
+
+def test_no_title_falls_back_to_stem() -> None:
+    doc = Document("dir/某报告.txt", "今年以来，工作取得进展。\n", "utf-8", "")
+    assert title(doc) == "某报告"
+    assert paragraphs(doc)[0].kind == "body"
+
+
+def test_markdown_headings_by_depth() -> None:
+    text = (
+        "# 总报告\n\n## 一、背景\n\n正文**加粗**一。\n\n### 细节\n\n正文二。\n\n## 二、措施\n\n(一) 子项\n\n正文三。\n"
+    )
+    doc = Document("r.md", text, "utf-8", "")
+    paras = paragraphs(doc)
+    assert_offsets_exact(doc, paras)
+    assert title(doc) == "总报告"
+    body = {p.text: p.section for p in paras if p.kind == "body"}
+    assert body == {
+        "正文加粗一。": ("一、背景",),
+        "正文二。": ("一、背景", "细节"),
+        "正文三。": ("二、措施", "(一) 子项"),
+    }
+
+
+# --------------------------------------------------------------------------- generated text
+
+_clause = st.text(alphabet=CJK + "，、“”《》 0123456789", min_size=1, max_size=25)
+_sentence = st.tuples(_clause, st.sampled_from(ENDERS), st.sampled_from(["", "”", "）"])).map("".join)
+_heading = st.tuples(
+    st.sampled_from(["一、", "二、", "（三）", "(四) ", "1.", "2．", "3、"]),
+    st.text(alphabet=CJK + "，", min_size=1, max_size=15),
+    st.sampled_from(["", "。"]),
+).map("".join)
+
+
+@st.composite
+def _body_line(draw: st.DrawFn) -> str:
+    text = "".join(draw(st.lists(_sentence, min_size=1, max_size=6)))
+    if draw(st.booleans()) and len(text) > 2:  # a bold stretch
+        a = draw(st.integers(0, len(text) - 1))
+        b = draw(st.integers(a + 1, len(text)))
+        text = f"{text[:a]}**{text[a:b]}**{text[b:]}"
+    if draw(st.booleans()) and len(text) > 2:  # a page break in the middle of the line
+        cut = draw(st.integers(1, len(text) - 1))
+        text = text[:cut] + draw(st.sampled_from(["\n\n", "\n \n\n", "\r\n\r\n", "\f\n"])) + text[cut:]
+    return draw(st.sampled_from(["", " ", "\u3000\u3000"])) + text
+
+
+@st.composite
+def generated_docs(draw: st.DrawFn) -> Document:
+    parts = []
+    if draw(st.booleans()):
+        parts.append(draw(st.text(alphabet=CJK, min_size=1, max_size=20)))
+    parts += draw(st.lists(st.one_of(_heading, _body_line(), _body_line()), min_size=1, max_size=12))
+    sep = draw(st.sampled_from(["\n\n", "\n", "\r\n\r\n", "\n\n\n"]))
+    return Document("gen.txt", sep.join(parts) + draw(st.sampled_from(["", "\n"])), "utf-8", "")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=generated_docs())
+def test_generated_paragraphs_keep_every_character(doc: Document) -> None:
+    paras = paragraphs(doc)
+    assert_offsets_exact(doc, paras)
+    assert "".join(_nws(p.text) for p in paras) == _nws(doc.text).replace("**", "")
+    for p in paras:
+        assert p.text == p.text.strip() and p.text and "\n" not in p.text
+        assert p.kind in ("title", "date", "heading", "body")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_report_excerpts_keep_every_character(data: st.DataObject, report: Document) -> None:
+    lines = report.text.split("\n")
+    a = data.draw(st.integers(0, len(lines) - 1))
+    b = data.draw(st.integers(a + 1, len(lines)))
+    doc = Document("excerpt.txt", "\n".join(lines[a:b]), "utf-8", "")
+    paras = paragraphs(doc)
+    assert_offsets_exact(doc, paras)
+    assert "".join(_nws(p.text) for p in paras) == _nws(doc.text).replace("**", "")
+
+
+def test_confident_guess_reads_other_encodings(tmp_path: Path) -> None:
+    text = "Привет мир, как дела? Это тест. Сегодня хорошая погода и мы идём гулять."
+    (tmp_path / "ru.txt").write_bytes(text.encode("cp1251"))
+    doc = read_document(tmp_path / "ru.txt", tmp_path)
+    assert doc.text == text
+
+
+def test_junk_is_not_guessed(tmp_path: Path) -> None:
+    (tmp_path / "junk.txt").write_bytes(b"\x81\x20" * 20)
+    with pytest.raises(CorpusError, match=r"junk\.txt: not UTF-8 or GB18030 text \(byte 0x81 at offset 0\)"):
+        read_document(tmp_path / "junk.txt", tmp_path)
+
+
+def test_markdown_list_items_are_not_joined() -> None:
+    paras = paragraphs(Document("l.md", "要点\n\n- 第一项\n- 第二项\n\n| 表 | 格 |\n", "utf-8", ""))
+    assert [p.text for p in paras] == ["要点", "- 第一项", "- 第二项", "| 表 | 格 |"]
