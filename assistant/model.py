@@ -275,7 +275,9 @@ def _write_tokenizer(e5: _E5File, out: Path) -> None:
         if not 0xD800 <= cp < 0xE000 and cp not in e5.norm_map
         and unicodedata.normalize("NFKC", chr(cp)) != chr(cp)
     ]  # fmt: skip
-    other = {cp: s for cp, s in e5.norm_map.items() if s not in ("", " ") and unicodedata.normalize("NFKC", chr(cp)) != s}
+    other = {
+        cp: s for cp, s in e5.norm_map.items() if s not in ("", " ") and unicodedata.normalize("NFKC", chr(cp)) != s
+    }
     steps = [
         normalizers.Replace(Regex(_char_class(removed)), ""),
         normalizers.Replace(Regex(_char_class(spaced)), " "),

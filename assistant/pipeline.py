@@ -59,29 +59,51 @@ class Assistant:
             raise QuestionError(f"问题太长（{len(q)} 字），请控制在 {self.settings.max_question_chars} 字以内。")
         return q
 
+    def _query(self, question: str) -> retrieve.Query:
+        return retrieve.prepare(self.index, question, lambda text: self.embedder.queries([text])[0])
+
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
-        question = self.check(question)
-        vector = self.embedder.queries([question])[0]
-        return retrieve.search(self.index, question, vector, top_k or self.settings.top_k)
+        query = self._query(self.check(question))
+        return retrieve.search(self.index, query, top_k or self.settings.top_k)
 
     def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None) -> Answer:
         """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
         asked = self.check(question)
         resolved = resolve_followup(asked, history)
-        vector = self.embedder.queries([resolved])[0]
-        hits = retrieve.search(self.index, resolved, vector, top_k or self.settings.top_k)
+        query = self._query(resolved)
+        hits = retrieve.search(self.index, query, top_k or self.settings.top_k)
         return extractive.answer(
             resolved,
             hits,
-            query_vector=vector,
-            encode=self.embedder.passages,
+            self._candidates(hits, query),
+            content=query.content,
+            bridges=query.bridges,
             corpus_text=self.corpus_text,
             rarity=self.rarity,
+            english=query.english,
             asked=asked,
+            focus=content_words(asked) if resolved != asked else (),
         )
 
+    def _candidates(self, hits: Sequence[Hit], query: retrieve.Query) -> list[extractive.Candidate]:
+        """Every sentence of the best passages, with its cosine similarity to the question."""
+        found = []
+        for n, hit in enumerate(hits[: extractive.SOURCES_READ]):
+            rows = self.index.sentence_rows(self._number[hit.passage.id])
+            cosines = retrieve.sentence_vectors(self.index, rows) @ query.vector
+            for row, cosine in zip(rows, cosines, strict=True):
+                _, start, end = self.index.sentences[row]
+                found.append(extractive.Candidate(n, int(start), int(end), float(cosine)))
+        return found
 
-_FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|它|他们|这|这个|这些|为什么|为何|怎么|如何|具体|and|what about|why)")
+    @cached_property
+    def _number(self) -> dict[str, int]:
+        return {p.id: n for n, p in enumerate(self.index.passages)}
+
+
+_FOLLOWUP_START = re.compile(
+    r"^(那|那么|那个|还有|另外|此外|其中|它|他们|这|这个|这些|为什么|为何|怎么|如何|具体|and|what about|why)"
+)
 
 
 def resolve_followup(question: str, history: Sequence[str]) -> str:

@@ -32,7 +32,11 @@ def _source(source: Source) -> list[str]:
     hit, p = source.hit, source.hit.passage
     where = f"{p.doc}" + (f" › {p.section_path}" if p.section else "")
     scores = f"score {hit.score:.4f}, dense {hit.dense if hit.dense is not None else '-'}, bm25 {hit.sparse or 0:.2f}"
-    head = click.style(f"[{source.rank}] ", bold=True) + where + click.style(f"  ({scores}; chars {p.start}–{p.end})", dim=True)
+    head = (
+        click.style(f"[{source.rank}] ", bold=True)
+        + where
+        + click.style(f"  ({scores}; chars {p.start}–{p.end})", dim=True)
+    )
     body = _marked(p.text, source)
     out = [head] + textwrap.wrap(body, width=76, initial_indent="    ", subsequent_indent="    ")
     if hit.matched:
