@@ -114,7 +114,7 @@ def choose(
 ) -> tuple[Candidate | None, float]:
     """The best candidate sentence of the right kind, and its score.
 
-    `focus`: words a follow-up question added (那县里呢？ → 县); sentences holding them are preferred.
+    `focus`: what a follow-up asks about (那县里呢？ → 县); only sentences that mention it qualify.
     """
     best, best_score = None, -math.inf
     for c in candidates:
@@ -130,8 +130,8 @@ def choose(
             + OVERLAP_WEIGHT * coverage(content, bridges, context, rarity)
             + PASSAGE_WEIGHT * hits[c.hit_no].score
         )
-        if focus:
-            score += OVERLAP_WEIGHT * coverage(focus, {}, text, rarity)
+        if focus and not any(f in normalize(text) for f in focus):
+            continue  # a follow-up about something else is answered about that, or not at all
         if score > best_score:
             best, best_score = c, score
     return best, best_score

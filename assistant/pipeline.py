@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.embedder import Embedder
 from assistant.index import Index, Progress, ensure
 from assistant.schema import Answer, Hit
-from assistant.words import content_words, normalize
+from assistant.words import content_words, is_stopword, normalize
 
 __all__ = ["Assistant", "QuestionError", "resolve_followup"]
 
@@ -82,7 +82,7 @@ class Assistant:
             rarity=self.rarity,
             english=query.english,
             asked=asked,
-            focus=content_words(asked) if resolved != asked else (),
+            focus=_focus(asked, self.corpus_text) if resolved != asked else (),
         )
 
     def _candidates(self, hits: Sequence[Hit], query: retrieve.Query) -> list[extractive.Candidate]:
@@ -104,18 +104,43 @@ class Assistant:
 _FOLLOWUP_START = re.compile(
     r"^(那|那么|那个|还有|另外|此外|其中|它|他们|这|这个|这些|为什么|为何|怎么|如何|具体|and|what about|why)"
 )
+# "那县里呢？", "那么腾讯呢", "what about the counties?": the same question, about something else.
+_ABOUT_ELSE = re.compile(r"^(?:那么?|还有|what about|and)\s*(?P<other>.+?)\s*(?:呢|怎么样|如何)?\s*[？?]?$", re.I)
 
 
 def resolve_followup(question: str, history: Sequence[str]) -> str:
-    """A short follow-up (`那县里呢？`, `为什么？`) is read together with the previous question.
+    """A short follow-up is read in the light of the previous question.
 
-    A question that names enough of its own subject stands alone.
+    `那县里呢？` after `市委网信办目前有多少在编人员？` asks the same about something else: its
+    subject replaces the previous question's first content word (Chinese questions lead
+    with their subject) → `县里网信办目前有多少在编人员？`. Other short follow-ups
+    (`为什么？`) are appended to the previous question. A question that names enough of
+    its own subject stands alone.
     """
     if not history:
         return question
     previous = history[-1]
     own = content_words(question)
     short = len(re.sub(r"\W", "", question)) <= 8 or len(own) <= 1
-    if short and (_FOLLOWUP_START.match(question.strip().lower()) or question.rstrip("？?").endswith("呢") or not own):
+    if not short:
+        return question
+    about = _ABOUT_ELSE.match(question.strip())
+    if about and own and question.rstrip("？? ").endswith(("呢", "怎么样", "如何")):
+        first = next(iter(content_words(previous)), "")
+        if first:
+            return previous.replace(first, about.group("other").strip(), 1)
+    if _FOLLOWUP_START.match(question.strip().lower()) or question.rstrip("？?").endswith("呢") or not own:
         return f"{previous.rstrip('？?。')}？{question}"
     return question
+
+
+def _focus(followup: str, corpus_text: str) -> tuple[str, ...]:
+    """What a follow-up asks about, as strings to find in an answer sentence.
+
+    A word the corpus never uses (县里) is looked for by its characters (县), the way
+    the report may write it (各县（市、区）).
+    """
+    terms: list[str] = []
+    for w in content_words(followup):
+        terms += [w] if w in corpus_text else [c for c in w if "\u4e00" <= c <= "\u9fff" and not is_stopword(c)]
+    return tuple(dict.fromkeys(terms))

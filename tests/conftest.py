@@ -1,0 +1,24 @@
+"""Shared fixtures: one real index of the real corpus and one `Assistant` per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory):
+    """A real `Assistant` over an index built once, in a temporary folder, from the real corpus.
+
+    Building it here (not in ./index) keeps the tests independent of whatever index the
+    working copy holds. The model is the default one from the cache, loaded once.
+    """
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+
+    settings = Settings.load(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+    return Assistant(settings)
