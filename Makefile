@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    set up, build the index if missing or stale, start the web chat
-#   make test   set up (with test tools and a headless Chromium), run every test
+#   make test   set up (with test tools, a headless Chromium and the local LLM server), run every test
 #
 # TORCH: how torch is installed before everything else. The default takes the CPU
 # build that lies on these machines; elsewhere, for a CPU build from PyTorch's own index:
@@ -37,12 +37,14 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
 	  || echo "no chromium: browser tests will be skipped"
 
-test: setup browser
+# llm-install compiles llama.cpp once (~5-9 min on 2 cores) for the generated-answer tests.
+test: setup browser llm-install
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
+# Quick loop while developing: no model server, no browser.
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not browser and not llm"
+	$(PY) -m pytest -q -m "not llm and not browser"
 
 lint: setup
 	$(PY) -m ruff check .
@@ -51,4 +53,4 @@ lint: setup
 benchmark: setup
 	$(PY) -m benchmarks.run
 
--include llm.mk
+include llm.mk

@@ -121,6 +121,13 @@ def _assistant(settings: Settings, quiet: bool = False):
     return assistant
 
 
+_ANSWERER = click.option(
+    "--answerer",
+    type=click.Choice(["extractive", "llm"]),
+    help="extractive: quote the report (default); llm: a model server writes the answer from the same passages "
+    "[env ASSISTANT_ANSWERER; server: ASSISTANT_LLM_URL, ASSISTANT_LLM_MODEL, ASSISTANT_LLM_API_KEY].",
+)
+
 # --- ask -----------------------------------------------------------------------------------------
 
 
@@ -128,10 +135,11 @@ def _assistant(settings: Settings, quiet: bool = False):
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines when reading stdin).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources [env ASSISTANT_TOP_K; default 5].")
+@_ANSWERER
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, top_k: int | None) -> None:
+def ask(ctx: click.Context, question: str | None, as_json: bool, top_k: int | None, answerer: str | None) -> None:
     """Answer QUESTION; without it, answer each line of standard input."""
-    settings = _settings(ctx, top_k=top_k)
+    settings = _settings(ctx, top_k=top_k, answerer=answerer)
     if question is None and sys.stdin.isatty():
         raise click.UsageError("give a QUESTION, or pipe questions on standard input (one a line)")
     if question is not None and not question.strip():
@@ -141,13 +149,25 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, top_k: int | No
     for q in questions:
         if not q:
             continue
-        answer = assistant.ask(q)
         if as_json:
             from assistant.serialize import answer_to_dict
 
-            click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False))
+            click.echo(json.dumps(answer_to_dict(assistant.final_answer(q)), ensure_ascii=False))
         else:
-            _print_answer(answer)
+            _print_answer(_streamed(assistant.answers(q)))
+
+
+def _streamed(answers):
+    """Show a generated answer as it streams (on a terminal), and return the final one."""
+    shown, last = "", None
+    live = sys.stdout.isatty()
+    for last in answers:
+        if live and last.answerer == "llm" and last.text.startswith(shown):
+            click.echo(last.text[len(shown) :], nl=False)
+            shown = last.text
+    if shown:
+        click.echo("\n")  # the grounded final answer, with its sources, follows
+    return last
 
 
 def _print_answer(answer) -> None:
@@ -161,12 +181,13 @@ def _print_answer(answer) -> None:
 
 @cli.command()
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources.")
+@_ANSWERER
 @click.pass_context
-def chat(ctx: click.Context, top_k: int | None) -> None:
+def chat(ctx: click.Context, top_k: int | None, answerer: str | None) -> None:
     """Ask questions one after another; short follow-ups (那县里呢？) build on the last question."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    assistant = _assistant(_settings(ctx, top_k=top_k))
+    assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer))
     click.echo("问吧（空行或 Ctrl-D 退出）。", err=True)
     history: list[str] = []
     while True:
@@ -177,7 +198,7 @@ def chat(ctx: click.Context, top_k: int | None) -> None:
             return
         if not question:
             return
-        answer = assistant.ask(question, history)
+        answer = _streamed(assistant.answers(question, history))
         history.append(answer.resolved_question or question)
         _print_answer(answer)
 
@@ -211,15 +232,24 @@ def index(ctx: click.Context) -> None:
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources.")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="k of hit@k and MRR@k.")
 @click.option("--budget", type=int, default=800, show_default=True, help="Reading budget for hit@Nc, in characters.")
+@_ANSWERER
 @click.pass_context
-def eval_(ctx: click.Context, questions_file: Path, as_json: bool, top_k: int | None, k: int, budget: int) -> None:
+def eval_(
+    ctx: click.Context,
+    questions_file: Path,
+    as_json: bool,
+    top_k: int | None,
+    k: int,
+    budget: int,
+    answerer: str | None,
+) -> None:
     """Score the assistant on QUESTIONS_FILE (JSON Lines as in eval/questions.jsonl)."""
     from assistant.evaluate import read_questions, score
     from assistant.serialize import answer_to_dict
 
     questions = read_questions(questions_file)
-    assistant = _assistant(_settings(ctx, top_k=top_k), quiet=as_json)
-    answers = [answer_to_dict(assistant.ask(q["question"])) for q in questions]
+    assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer), quiet=as_json)
+    answers = [answer_to_dict(assistant.final_answer(q["question"])) for q in questions]
     summary, rows = score(questions, answers, k=k, budget=budget)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))

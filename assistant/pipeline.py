@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -84,6 +84,25 @@ class Assistant:
             asked=asked,
             focus=_focus(asked, self.corpus_text) if resolved != asked else (),
         )
+
+    def answers(
+        self, question: str, history: Sequence[str] = (), top_k: int | None = None, answerer: str | None = None
+    ) -> Iterator[Answer]:
+        """The answer as it grows: one final Answer (extractive), or the LLM's text as it streams, then
+        its grounded final version. Retrieval and the "not found" decision are the same for both."""
+        extracted = self.ask(question, history, top_k)
+        if (answerer or self.settings.answerer) != "llm":
+            yield extracted
+            return
+        from assistant import llm
+
+        yield from llm.generate(extracted, self.settings, encode=self.embedder.passages)
+
+    def final_answer(
+        self, question: str, history: Sequence[str] = (), top_k: int | None = None, answerer: str | None = None
+    ) -> Answer:
+        *_, last = self.answers(question, history, top_k, answerer)
+        return last
 
     def _candidates(self, hits: Sequence[Hit], query: retrieve.Query) -> list[extractive.Candidate]:
         """Every sentence of the best passages, with its cosine similarity to the question."""

@@ -65,7 +65,7 @@ CONCURRENCY = 4  # answers computed at once; more requests wait in the queue ins
 PENDING = '<span class="qa-pending">正在报告中查找…</span>'
 FAILED = "抱歉，处理这个问题时出了点问题，请稍后再试或换个问法。"
 
-ANSWERERS = [("摘录式：直接引用报告原文", "extractive")]  # the LLM answerer adds its choice here
+ANSWERERS = [("摘录式：直接引用报告原文", "extractive"), ("生成式：语言模型根据同样的段落作答（需模型服务）", "llm")]
 
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -270,20 +270,20 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             messages.append({"role": "user", "content": user_html(question)})
         messages.append({"role": "assistant", "content": PENDING})
         yield "", messages, history
-        # `answerer` is where the optional LLM answerer will be chosen; only the extractive one exists now.
         kept = ""  # what stays in the text box: the question, when it has to be edited
         try:
-            answer = assistant.ask(question, history, top_k=int(top_k))
+            for answer in assistant.answers(question, history, top_k=int(top_k), answerer=answerer):
+                messages[-1] = {"role": "assistant", "content": answer_html(answer, show_scores)}
+                if answer.answerer == "llm":
+                    yield "", messages, history  # the generated text as it streams
         except QuestionError as exc:
-            content, kept = notice_html(str(exc)), question
+            messages[-1], kept = {"role": "assistant", "content": notice_html(str(exc))}, question
         except Exception:
             log.exception("answering %r failed", question[:200])
-            content, kept = notice_html(FAILED), question
+            messages[-1], kept = {"role": "assistant", "content": notice_html(FAILED)}, question
         else:
-            content = answer_html(answer, show_scores)
             # Follow-ups are resolved against the questions as they were understood.
             history.append(answer.resolved_question or answer.question)
-        messages[-1] = {"role": "assistant", "content": content}
         yield kept, messages, history
 
     def respond_example(
@@ -292,7 +292,9 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     ) -> Iterator[tuple[str, list[Message], list[str]]]:  # fmt: skip
         yield from respond(sample[0], messages, history, top_k, show_scores, answerer)
 
-    def ask(question: str, top_k: int = settings.top_k, history: list[str] | None = None) -> dict:
+    def ask(
+        question: str, top_k: int = settings.top_k, history: list[str] | None = None, answerer: str = "extractive"
+    ) -> dict:
         """Answer a question about the report; returns the JSON of `assistant ask --json`.
 
         `history` holds the conversation's earlier questions, oldest first (their
@@ -300,8 +302,10 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         """
         if not 1 <= int(top_k) <= API_TOP_K_MAX:
             raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。")
+        if answerer not in ("extractive", "llm"):
+            raise gr.Error("answerer 应为 extractive 或 llm。")
         try:
-            answer = assistant.ask(question, list(history or []), top_k=int(top_k))
+            answer = assistant.final_answer(question, list(history or []), top_k=int(top_k), answerer=answerer)
         except QuestionError as exc:
             raise gr.Error(str(exc)) from None
         except Exception:
@@ -338,7 +342,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             with gr.Row():
                 top_k = gr.Slider(1, TOP_K_MAX, value=min(settings.top_k, TOP_K_MAX), step=1, label="来源数量（top-k）")
                 show_scores = gr.Checkbox(value=True, label="显示来源分数", info="综合得分、语义相似度与 BM25")
-            answerer = gr.Radio(ANSWERERS, value="extractive", label="回答方式")
+            answerer = gr.Radio(ANSWERERS, value=settings.answerer, label="回答方式")
             clear = gr.Button("清空对话", variant="secondary")
 
         inputs = [question, chatbot, history, top_k, show_scores, answerer]
