@@ -345,3 +345,33 @@ def test_stopped_server_falls_back() -> None:
     final = list(generate(answer, settings))[-1]
     assert final.text == answer.text and final.answerer == "extractive"
     assert final.note == "语言模型服务不可用（连接被拒绝），以下为摘录式回答。"
+
+
+# --- through the whole pipeline -----------------------------------------------------------------
+
+
+@pytest.fixture
+def llm_assistant(assistant, llm_settings: Settings):
+    """The session's real Assistant, pointed at the real llama.cpp server."""
+    saved = assistant.settings
+    assistant.settings = saved.with_(llm_url=llm_settings.llm_url, llm_timeout=llm_settings.llm_timeout)
+    yield assistant
+    assistant.settings = saved
+
+
+@pytest.mark.llm
+def test_pipeline_streams_a_grounded_answer_with_the_extractive_sources(llm_assistant) -> None:
+    question = "市委网信办目前有多少在编人员？"
+    steps = list(llm_assistant.answers(question, answerer="llm"))
+    final = steps[-1]
+    assert len(steps) > 1 and final.answerer == "llm" and final.found
+    assert "11" in final.text
+    cited = _cited_ranks(final.text)
+    assert any("11" in final.sources[n - 1].hit.passage.text for n in cited), "a citation points to the fact"
+    assert [s.hit.passage.id for s in final.sources] == [s.hit.passage.id for s in llm_assistant.ask(question).sources]
+
+
+@pytest.mark.llm
+def test_pipeline_does_not_call_the_model_when_the_report_does_not_answer(llm_assistant) -> None:
+    steps = list(llm_assistant.answers("郑州市委网信办有多少在编人员？", answerer="llm"))
+    assert len(steps) == 1 and steps[0].answerer == "extractive" and not steps[0].found
