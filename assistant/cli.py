@@ -108,14 +108,31 @@ def _settings(ctx: click.Context, **changes) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    click.echo(f"\r{stage}: {done}/{total}", nl=done >= total, err=True)
+class _Progress:
+    """Build progress on standard error: a line per stage, a bar while embedding."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != "embedding":
+            click.echo(f"{stage}: {total}", err=True)
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="embedding sentences", file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+            self.bar, self.done = None, 0
 
 
 def _assistant(settings: Settings, quiet: bool = False):
     from assistant.pipeline import Assistant
 
-    assistant = Assistant(settings, progress=None if quiet else _progress)
+    assistant = Assistant(settings, progress=None if quiet else _Progress())
     if assistant.rebuilt and not quiet:
         click.echo(f"index rebuilt: {assistant.rebuilt}", err=True)
     return assistant
@@ -214,7 +231,7 @@ def index(ctx: click.Context) -> None:
     from assistant.index import build
 
     settings = ctx.obj
-    report = build(settings, Embedder(settings), _progress)
+    report = build(settings, Embedder(settings), _Progress())
     for error in report.errors:
         click.echo(f"skipped: {error}", err=True)
     click.echo(
