@@ -247,8 +247,10 @@ def index(ctx: click.Context) -> None:
 @click.argument("questions_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources.")
-@click.option("--k", "k", type=int, default=5, show_default=True, help="k of hit@k and MRR@k.")
-@click.option("--budget", type=int, default=800, show_default=True, help="Reading budget for hit@Nc, in characters.")
+@click.option("--k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="k of hit@k and MRR@k.")
+@click.option(
+    "--budget", type=click.IntRange(1), default=800, show_default=True, help="Reading budget for hit@Nc, in characters."
+)
 @_ANSWERER
 @click.pass_context
 def eval_(
