@@ -11,14 +11,26 @@ CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory: pytest.TempPathFactory):
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the session's shared index (built by the `assistant` fixture)."""
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def settings(index_dir: Path):
+    """Settings of the shared index: the real corpus, the default model from the cache."""
+    from assistant.config import Settings
+
+    return Settings.load(corpus_dir=CORPUS, index_dir=index_dir)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings):
     """A real `Assistant` over an index built once, in a temporary folder, from the real corpus.
 
     Building it here (not in ./index) keeps the tests independent of whatever index the
     working copy holds. The model is the default one from the cache, loaded once.
     """
-    from assistant.config import Settings
     from assistant.pipeline import Assistant
 
-    settings = Settings.load(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
     return Assistant(settings)

@@ -4,6 +4,7 @@ and the page in headless Chromium. Same model, index and corpus as in production
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -306,8 +307,10 @@ def test_browser_clear_conversation(page: Page):
 
 
 @pytest.mark.browser
-def test_browser_screenshot_for_the_readme(browser, server: str):
-    page = Page(browser, server, width=1280, height=1280)
+def test_browser_screenshot_for_the_readme(browser, server: str, tmp_path: Path):
+    # The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so tests leave the tree clean.
+    target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "screenshot.png"
+    page = Page(browser, server, width=1280, height=2000)
     try:
         reply = page.ask(STAFF)
         reply.locator("details.qa-sources summary").click()
@@ -316,9 +319,9 @@ def test_browser_screenshot_for_the_readme(browser, server: str):
         page.page.get_by_test_id("user").first.scroll_into_view_if_needed()
         page.page.evaluate("document.querySelector('[role=log]')?.scrollTo(0, 0)")
         page.page.wait_for_timeout(300)
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.page.screenshot(path=str(SCREENSHOT), full_page=True)
-        assert SCREENSHOT.stat().st_size > 20_000
+        target.parent.mkdir(exist_ok=True)
+        page.page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 20_000
         assert page.outside == []
     finally:
         page.close()
