@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,12 @@ class _Group(click.Group):
         except Exception as exc:
             if isinstance(exc, _library_errors()):
                 raise click.ClickException(_one_line(exc)) from None
-            raise
+            if os.environ.get("ASSISTANT_DEBUG"):
+                raise
+            # A bug of ours: still one line for the user, the traceback on request.
+            raise click.ClickException(
+                f"unexpected error: {type(exc).__name__}: {_one_line(exc)} (ASSISTANT_DEBUG=1 shows the traceback)"
+            ) from None
 
 
 def _one_line(exc: BaseException) -> str:
