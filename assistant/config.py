@@ -24,10 +24,11 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     model: str = DEFAULT_MODEL  # or any sentence-transformers model name / local path
+    encoder: str = "onnx"  # or "torch": ONNX Runtime (int8, no torch import) falls back to torch if unavailable
     cache_dir: Path = _default_cache()
     top_k: int = 5
     chunk_chars: int = 300  # passage size limit; chosen by measurement (README)
-    hnsw_threshold: int = 20_000  # passages; exact FAISS search below, HNSW above
+    hnsw_threshold: int = 20_000  # sentence vectors; exact FAISS search below, HNSW above
     on_stale: str = "rebuild"  # or "refuse": an out-of-date index is an error
     answerer: str = "extractive"  # or "llm"
     llm_url: str = "http://127.0.0.1:8088/v1"
@@ -45,6 +46,8 @@ class Settings:
             raise ValueError(f"top_k must be at least 1, got {self.top_k}")
         if self.chunk_chars < 50:
             raise ValueError(f"chunk_chars must be at least 50, got {self.chunk_chars}")
+        if self.encoder not in ("onnx", "torch"):
+            raise ValueError(f"encoder must be 'onnx' or 'torch', got {self.encoder!r}")
         if self.on_stale not in ("rebuild", "refuse"):
             raise ValueError(f"on_stale must be 'rebuild' or 'refuse', got {self.on_stale!r}")
         if self.answerer not in ("extractive", "llm"):

