@@ -28,7 +28,7 @@ class Settings:
     cache_dir: Path = _default_cache()
     top_k: int = 5
     chunk_chars: int = 300  # passage size limit; chosen by measurement (README)
-    hnsw_threshold: int = 20_000  # sentence vectors; exact FAISS search below, HNSW above
+    approx_threshold: int = 20_000  # sentence vectors; exact FAISS search up to here, IVF-Flat above
     on_stale: str = "rebuild"  # or "refuse": an out-of-date index is an error
     answerer: str = "extractive"  # or "llm"
     llm_url: str = "http://127.0.0.1:8088/v1"

@@ -376,3 +376,16 @@ def test_missing_corpus_folder_is_a_corpus_error(tmp_path: Path, assistant: Assi
     ours = settings.with_(corpus_dir=tmp_path / "nowhere", index_dir=tmp_path / "index")
     with pytest.raises(CorpusError, match=f"^{re.escape(str(tmp_path / 'nowhere'))}/: no such folder$"):
         build(ours, assistant.embedder)
+
+
+@pytest.mark.slow
+def test_the_approximate_index_past_the_threshold_answers_like_the_exact_one(settings, assistant, tmp_path):
+    from assistant.pipeline import Assistant
+
+    approx = Assistant(settings.with_(index_dir=tmp_path / "ivf", approx_threshold=10), embedder=assistant.embedder)
+    assert approx.index.manifest["dense_index"] == "ivf-flat"
+    assert type(approx.index.dense).__name__ == "IndexIVFFlat"
+    for question in ("市委网信办目前有多少在编人员？", "省委网络安全和信息化领导小组第三次会议由谁主持？"):
+        exact, ivf = assistant.ask(question), approx.ask(question)
+        assert ivf.text == exact.text
+        assert [s.hit.passage.id for s in ivf.sources] == [s.hit.passage.id for s in exact.sources]
