@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from assistant.cache import cached_json
 from assistant.schema import Answer, Hit, Source, Span
 from assistant.words import normalize, words
 
@@ -39,6 +40,7 @@ PASSAGE_WEIGHT = 0.1  # × the passage's fused retrieval score: a sentence of th
 BRIDGE_CREDIT = 0.7  # a question word the corpus never uses, met through a dictionary stand-in, counts this much
 ANSWER_CHARS = 150  # a longer sentence is cut to its best clauses
 SOURCES_READ = 3
+TAGS_VERSION = 1
 _ENTITY_TAGS = ("ns", "nr", "nt", "nz")  # jieba dictionary tags: place, person, organisation, other proper name
 _QUANTITY = re.compile(r"多少|几[个家起次条人年月项名位种件天期批所]?|how many|how much|what number", re.I)
 _DATE = re.compile(
@@ -229,9 +231,15 @@ def _is_heading(sentence: str, section: tuple[str, ...]) -> bool:
 
 @cache
 def _tags() -> dict[str, str]:
-    import jieba.posseg
+    """jieba's dictionary tags of proper names (ns/nr/nt/nz), cached: `jieba.posseg` re-reads its whole
+    dictionary on import, a quarter of a cold start."""
 
-    return jieba.posseg.dt.word_tag_tab
+    def proper_names() -> dict[str, str]:
+        import jieba.posseg
+
+        return {w: t for w, t in jieba.posseg.dt.word_tag_tab.items() if t.startswith(_ENTITY_TAGS)}
+
+    return cached_json(f"jieba-proper-names-v{TAGS_VERSION}.json", proper_names)
 
 
 def _entities(content: Sequence[str], english: bool) -> list[str]:

@@ -19,6 +19,11 @@ def _default_cache() -> Path:
     return Path(base) / "assistant"
 
 
+def default_cache_dir() -> Path:
+    """The cache folder from the environment (ASSISTANT_CACHE_DIR, else the XDG default)."""
+    return Path(os.environ.get(ENV_PREFIX + "CACHE_DIR") or _default_cache()).expanduser()
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")

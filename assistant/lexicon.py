@@ -13,13 +13,12 @@ it is parsed once into a compact cache file.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+
+from assistant.cache import cached_json
 
 __all__ = ["glosses_of", "english_glosses", "gloss_index", "bridges", "expand", "MAX_TARGETS"]
 
@@ -83,21 +82,7 @@ def _table() -> dict[str, str]:
     source = _dictionary_file()
     if source is None:
         return {}
-    cache_dir = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant")
-    cached = cache_dir / f"cedict-glosses-v{CACHE_VERSION}.json"
-    try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    table = _parse(source)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_dir, delete=False, suffix=".tmp") as f:
-            json.dump(table, f, ensure_ascii=False)
-        os.replace(f.name, cached)
-    except OSError:
-        pass  # a read-only cache only costs the parse next time
-    return table
+    return cached_json(f"cedict-glosses-v{CACHE_VERSION}.json", lambda: _parse(source))
 
 
 def glosses_of(word: str) -> set[str]:

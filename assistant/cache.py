@@ -1,0 +1,36 @@
+"""Small derived data kept in the cache folder, computed once from what the wheels ship."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from typing import TypeVar
+
+from assistant.config import default_cache_dir
+
+__all__ = ["cached_json"]
+
+T = TypeVar("T")
+
+
+def cached_json(name: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s result, read from `<cache>/<name>` when there, else computed and stored atomically.
+
+    A cache that cannot be written (read-only home) only costs the computation next time.
+    """
+    path = default_cache_dir() / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    data = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(data, f, ensure_ascii=False)
+        os.replace(f.name, path)
+    except OSError:
+        pass
+    return data
