@@ -1,4 +1,4 @@
-"""assistant/evaluate.py is a port of the shared scorer (/work/shared/eval/score.py): on the real
+"""assistant/evaluate.py is a port of the shared scorer (../shared/eval/score.py): on the real
 assistant's answers, and on generated ones, both must give exactly the same numbers.
 """
 
@@ -18,8 +18,9 @@ from assistant.pipeline import Assistant
 from assistant.serialize import answer_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_SCORER = Path("/work/shared/eval/score.py")
-QUESTION_SETS = {"dev": Path("/work/shared/eval/dev.jsonl"), "questions": ROOT / "eval" / "questions.jsonl"}
+SHARED = ROOT.parent / "shared" / "eval"  # beside the checkout, here and in CI
+SHARED_SCORER = SHARED / "score.py"
+QUESTION_SETS = {"dev": SHARED / "dev.jsonl", "questions": ROOT / "eval" / "questions.jsonl"}
 ROW_KEYS = ("id", "type", "answerable", "found", "chars", "rank", "in_budget", "answer_ok")
 
 
