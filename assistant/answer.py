@@ -39,10 +39,11 @@ OVERLAP_WEIGHT = 0.5
 PASSAGE_WEIGHT = 0.1  # × the passage's fused retrieval score: a sentence of the best passage is preferred
 BRIDGE_CREDIT = 0.7  # a question word the corpus never uses, met through a dictionary stand-in, counts this much
 ANSWER_CHARS = 150  # a longer sentence is cut to its best clauses
+LIST_CHARS = 180  # a sentence announcing a list brings the following ones, up to this length in all
 SOURCES_READ = 3
 TAGS_VERSION = 1
 _ENTITY_TAGS = ("ns", "nr", "nt", "nz")  # jieba dictionary tags: place, person, organisation, other proper name
-_QUANTITY = re.compile(r"多少|几[个家起次条人年月项名位种件天期批所]?|how many|how much|what number", re.I)
+_QUANTITY = re.compile(r"多少|(?<!哪)几[个家起次条人年月项名位种件天期批所]?|how many|how much|what number", re.I)
 _DATE = re.compile(
     r"哪天|哪一天|哪年|哪一年|几月|什么时候|什么时间|何时|日期|when|what date|which year|what year", re.I
 )
@@ -188,7 +189,7 @@ def answer(
     passage = hits[best.hit_no].passage
     start, end = _best_clauses(passage.text, best.start, best.end, content, bridges, rarity)
     if _introduces_more(passage.text[start:end], question):
-        end = _extend(passage.text, end, [c for c in candidates if c.hit_no == best.hit_no])
+        end = _extend(passage.text, start, end, [c for c in candidates if c.hit_no == best.hit_no])
     sources[best.hit_no] = Source(rank=best.hit_no + 1, hit=hits[best.hit_no], used=(Span(start, end),))
     text = f"{passage.text[start:end].strip()}[{best.hit_no + 1}]"
     return Answer(asked, True, text, tuple(sources), question, evidence=verdict.evidence)
@@ -205,18 +206,19 @@ def _not_found(verdict: Verdict, kind: str) -> str:
 
 
 def _introduces_more(sentence: str, question: str) -> bool:
-    """A sentence that only announces a list ("主要有以下几点：", "第一，树立正确的网络安全观。")."""
+    """A sentence that announces a list ("主要有以下几点："), or a short one answering a question asking for one."""
     s = sentence.strip()
-    return s.endswith(("：", ":")) or (len(s) <= 16 and bool(_LIST.search(question)))
+    return s.endswith(("：", ":")) or (len(s) <= 40 and bool(_LIST.search(question)))
 
 
-def _extend(text: str, end: int, sentences: Sequence[Candidate]) -> int:
-    """Take the following sentences of the passage too, while the answer stays short."""
+def _extend(text: str, start: int, end: int, sentences: Sequence[Candidate]) -> int:
+    """Take the following sentences of the same paragraph too, while the answer stays under LIST_CHARS."""
     for c in sorted(sentences, key=lambda c: c.start):
-        if c.start >= end and c.end - end <= ANSWER_CHARS - 30 and "\n" not in text[end : c.start]:
-            end = c.end
-        elif c.start >= end:
+        if c.start < end:
+            continue
+        if c.end - start > LIST_CHARS or "\n" in text[end : c.start]:
             break
+        end = c.end
     return end
 
 

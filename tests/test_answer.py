@@ -19,6 +19,7 @@ from assistant.pipeline import QuestionError, resolve_followup
         ("这份汇报是哪天的？", "date"),
         ("When was the notice issued?", "date"),
         ("谁主持了会议？", ""),
+        ("要做好哪几个方面的工作？", ""),  # asks for a list, not a number
         ("第一是什么？", ""),
     ],
 )
@@ -45,6 +46,13 @@ def test_a_single_character_must_be_a_word_of_the_text():
     rarity = {"办": 1.0}.get
     assert answer.coverage(["办"], {}, "无法申办执法证", rarity) == 0.0
     assert answer.coverage(["办"], {}, "市委网信办", rarity) == 1.0
+
+
+def test_a_short_answer_to_a_list_question_brings_the_list():
+    sentence = "虽然取得了一些成绩，但我市网络安全和信息化工作仍存在不足。"
+    assert answer._introduces_more(sentence, "我市网信工作存在哪些不足？")
+    assert answer._introduces_more("主要有以下几点：", "为什么？")
+    assert not answer._introduces_more(sentence, "工作存在不足吗？")
 
 
 def test_resolve_followup():
