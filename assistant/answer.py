@@ -4,7 +4,8 @@ The extractive answerer, in two explainable steps:
 
 1. Candidates: the sentences of the best `SOURCES_READ` passages, each scored as its
    cosine similarity to the question + `OVERLAP_WEIGHT` × the share of the question's
-   content words it contains (weighted by rarity). Headings are not answers. A
+   content words (weighted by rarity) in the sentence and its section path +
+   `PASSAGE_WEIGHT` × its passage's fused retrieval score. Headings are not answers. A
    question that asks for a quantity (多少, 几…, how many) or a date (哪天, 何时…)
    only takes sentences that hold a number or a date.
 2. `judge`: the corpus answers only when (a) every name, place, number or acronym
