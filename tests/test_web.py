@@ -310,7 +310,7 @@ def test_browser_clear_conversation(page: Page):
 def test_browser_screenshot_for_the_readme(browser, server: str, tmp_path: Path):
     # The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so tests leave the tree clean.
     target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "screenshot.png"
-    page = Page(browser, server, width=1280, height=2000)
+    page = Page(browser, server, width=1280, height=1560)
     try:
         reply = page.ask(STAFF)
         reply.locator("details.qa-sources summary").click()
