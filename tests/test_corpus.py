@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import generated_docs
 
 from assistant.corpus import (
     CorpusError,
@@ -25,12 +26,6 @@ from assistant.schema import Document
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
 REPORT = CORPUS / REPORT_NAME
-
-CJK = (
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于"
-    "出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法"
-)
-ENDERS = "。！？；…"
 
 
 @pytest.fixture(scope="module")
@@ -263,40 +258,9 @@ def test_markdown_headings_by_depth() -> None:
 
 # --------------------------------------------------------------------------- generated text
 
-_clause = st.text(alphabet=CJK + "，、“”《》 0123456789", min_size=1, max_size=25)
-_sentence = st.tuples(_clause, st.sampled_from(ENDERS), st.sampled_from(["", "”", "）"])).map("".join)
-_heading = st.tuples(
-    st.sampled_from(["一、", "二、", "（三）", "(四) ", "1.", "2．", "3、"]),
-    st.text(alphabet=CJK + "，", min_size=1, max_size=15),
-    st.sampled_from(["", "。"]),
-).map("".join)
-
-
-@st.composite
-def _body_line(draw: st.DrawFn) -> str:
-    text = "".join(draw(st.lists(_sentence, min_size=1, max_size=6)))
-    if draw(st.booleans()) and len(text) > 2:  # a bold stretch
-        a = draw(st.integers(0, len(text) - 1))
-        b = draw(st.integers(a + 1, len(text)))
-        text = f"{text[:a]}**{text[a:b]}**{text[b:]}"
-    if draw(st.booleans()) and len(text) > 2:  # a page break in the middle of the line
-        cut = draw(st.integers(1, len(text) - 1))
-        text = text[:cut] + draw(st.sampled_from(["\n\n", "\n \n\n", "\r\n\r\n", "\f\n"])) + text[cut:]
-    return draw(st.sampled_from(["", " ", "\u3000\u3000"])) + text
-
-
-@st.composite
-def generated_docs(draw: st.DrawFn) -> Document:
-    parts = []
-    if draw(st.booleans()):
-        parts.append(draw(st.text(alphabet=CJK, min_size=1, max_size=20)))
-    parts += draw(st.lists(st.one_of(_heading, _body_line(), _body_line()), min_size=1, max_size=12))
-    sep = draw(st.sampled_from(["\n\n", "\n", "\r\n\r\n", "\n\n\n"]))
-    return Document("gen.txt", sep.join(parts) + draw(st.sampled_from(["", "\n"])), "utf-8", "")
-
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=generated_docs())
+@given(doc=generated_docs(markdown=False))
 def test_generated_paragraphs_keep_every_character(doc: Document) -> None:
     paras = paragraphs(doc)
     assert_offsets_exact(doc, paras)
