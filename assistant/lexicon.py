@@ -106,7 +106,8 @@ def bridges(words: Iterable[str], vocabulary: set[str], glossary: dict[str, list
     """For each question word the corpus does not use: the corpus words sharing one of its glosses."""
     found: dict[str, list[str]] = {}
     for word in words:
-        if word in vocabulary or word in found:
+        # A single character (号, 比) has too many senses to bridge on.
+        if word in vocabulary or word in found or (len(word) == 1 and not word.isascii()):
             continue
         mine = glosses_of(word)
         targets = {t for gloss in mine for t in glossary.get(gloss, [])}
