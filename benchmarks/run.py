@@ -136,9 +136,9 @@ def _build_and_quality(work: Path, quick: bool, limit: int | None) -> tuple[dict
         runs = [(f"{encoder}, exact (flat)", f"index-{encoder}", None)]
         if encoder == "onnx":  # the approximate index on the very same vectors
             replay = dict(zip(recording.texts, recording.vectors, strict=True))
-            hnsw = Settings.load(corpus_dir=ROOT / "corpus", index_dir=work / "index-onnx-hnsw", hnsw_threshold=0)
-            build(hnsw, _Recording(Embedder(hnsw), replay))
-            runs.append(("onnx, approximate (HNSW)", "index-onnx-hnsw", 0))
+            ivf = Settings.load(corpus_dir=ROOT / "corpus", index_dir=work / "index-onnx-ivf", approx_threshold=0)
+            build(ivf, _Recording(Embedder(ivf), replay))
+            runs.append(("onnx, approximate (IVF-Flat)", "index-onnx-ivf", 0))
         for label, index, threshold in runs:
             quality[label], answers[label], timings = _quality(work / index, encoder, threshold, limit)
             if label == "onnx, exact (flat)":
@@ -184,15 +184,14 @@ def _model_folder() -> Path:
     return Path(model_path(Settings.load()))
 
 
-def _quality(index: Path, encoder: str, hnsw_threshold: int | None, limit: int | None) -> tuple[dict, list, dict]:
+def _quality(index: Path, encoder: str, approx_threshold: int | None, limit: int | None) -> tuple[dict, list, dict]:
     from assistant.config import Settings
     from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
     from assistant.serialize import answer_to_dict
 
-    settings = Settings.load(
-        corpus_dir=ROOT / "corpus", index_dir=index, encoder=encoder, on_stale="refuse", hnsw_threshold=hnsw_threshold
-    )
+    settings = Settings.load(corpus_dir=ROOT / "corpus", index_dir=index, encoder=encoder, on_stale="refuse",
+                             approx_threshold=approx_threshold)  # fmt: skip
     assistant = Assistant(settings)
     scores, answers, ask_s, retrieve_s = {}, [], [], []
     for name, path in (("dev", DEV), ("eval/questions", OWN)):

@@ -1,7 +1,7 @@
 """One scale measurement in its own process (so its peak memory is its own).
 
 python -m benchmarks.scale build CORPUS INDEX SIGMA     → JSON: build time, counts, sizes, peak memory
-python -m benchmarks.scale serve CORPUS INDEX REPEAT LIMIT → JSON: query p50/p95 exact and approximate, recall@10
+python -m benchmarks.scale serve CORPUS INDEX REPEAT LIMIT → JSON: query p50/p95 exact and IVF, recall@10 by nprobe
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def build(corpus: Path, index: Path, sigma: float) -> dict:
 def serve(corpus: Path, index: Path, repeat: int, limit: int) -> dict:
     import faiss
 
-    from assistant.index import _dense_index  # the same HNSW parameters as a real build
+    from assistant.index import IVF_PROBES, _dense_index  # the same IVF parameters as a real build
     from assistant.pipeline import Assistant
 
     started = time.perf_counter()
@@ -62,78 +62,49 @@ def serve(corpus: Path, index: Path, repeat: int, limit: int) -> dict:
     load_s = time.perf_counter() - started
 
     default = assistant.index.dense
-    kind = "hnsw" if isinstance(default, faiss.IndexHNSW) else "flat"
+    kind = "ivf" if isinstance(default, faiss.IndexIVF) else "flat"
     result: dict = {"default_index": kind, "load_s": round(load_s, 2)}
     result[kind] = _latency(assistant, questions, repeat)
     result["serve_peak_mb"] = round(peak_mb())  # answering with the index a real build chooses
 
     vectors = default.reconstruct_n(0, default.ntotal)
-    if kind == "hnsw":
+    if kind == "ivf":
         exact, approx = faiss.IndexFlatIP(vectors.shape[1]), default
         exact.add(vectors)
         other = "flat"
     else:
         t = time.perf_counter()
-        exact, approx = default, _dense_index(vectors, 0)
-        result["hnsw_build_s"] = round(time.perf_counter() - t, 1)
-        other = "hnsw"
-    faiss.write_index(approx if other == "hnsw" else exact, str(index / f"other.{other}"))
+        exact, approx = default, _dense_index(vectors, 0)  # IVF-Flat, as a build past the threshold makes it
+        result["ivf_build_s"] = round(time.perf_counter() - t, 1)
+        other = "ivf"
+    faiss.write_index(exact if other == "flat" else approx, str(index / f"other.{other}"))
     result[f"{other}_mb"] = round((index / f"other.{other}").stat().st_size / 2**20, 1)
     assistant.index.dense = exact if other == "flat" else approx
     result[other] = _latency(assistant, questions, repeat)
     result["recall@10"] = _recall(assistant, questions, exact, approx)
-    result["ef_search"] = _ef_sweep(assistant, questions, exact, approx)
-    result["ivf"] = _ivf_sweep(assistant, questions, exact, vectors)
+    result["nprobe_default"] = approx.nprobe
+    assert approx.nprobe == min(IVF_PROBES, approx.nlist)
+    result["nprobe_sweep"] = _nprobe_sweep(assistant, questions, exact, approx)
     assistant.index.dense = default
     return result
 
 
-def _ivf_sweep(assistant, questions: list[str], exact, vectors: np.ndarray) -> list[dict]:
-    """The alternative for near-duplicate-heavy corpora: IVF-Flat (4·√n lists), recall and time by nprobe.
-
-    HNSW links each vector mostly to its near-duplicates, so a search can stay inside one cluster;
-    IVF scans whole lists near the question instead.
-    """
-    import faiss
-
-    n, dim = vectors.shape
-    nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants ≥ 39 training points per list
-    t = time.perf_counter()
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    ivf.train(vectors)
-    ivf.add(vectors)
-    build_s = time.perf_counter() - t
+def _nprobe_sweep(assistant, questions: list[str], exact, approx) -> list[dict]:
+    """Recall@10 and dense-search time (one query) of the IVF-Flat index by nprobe (a search-time setting)."""
     queries = np.ascontiguousarray(assistant.embedder.queries(questions), dtype=np.float32)
-    rows = []
-    for nprobe in (4, 8, 16, 32, 64):
-        if nprobe > nlist:
+    default, rows = approx.nprobe, []
+    for nprobe in sorted({4, 8, 16, 32, 64, default}):
+        if nprobe > approx.nlist:
             break
-        ivf.nprobe = nprobe
-        times = []
-        for q in queries:
-            t = time.perf_counter()
-            ivf.search(q.reshape(1, -1), RECALL_K)
-            times.append(time.perf_counter() - t)
-        rows.append({"nlist": nlist, "nprobe": nprobe, "build_s": round(build_s, 1),
-                     "recall@10": _recall(assistant, questions, exact, ivf),
-                     "search_p50_ms": percentile_ms(times, 50), "search_p95_ms": percentile_ms(times, 95)})  # fmt: skip
-    return rows
-
-
-def _ef_sweep(assistant, questions: list[str], exact, approx) -> list[dict]:
-    """Recall@10 and dense-search time by HNSW efSearch (a search-time setting, stored with the index)."""
-    queries = np.ascontiguousarray(assistant.embedder.queries(questions), dtype=np.float32)
-    default, rows = approx.hnsw.efSearch, []
-    for ef in sorted({default, 256, 512, 1024, 2048}):
-        approx.hnsw.efSearch = ef
+        approx.nprobe = nprobe
         times = []
         for q in queries:
             t = time.perf_counter()
             approx.search(q.reshape(1, -1), RECALL_K)
             times.append(time.perf_counter() - t)
-        rows.append({"ef_search": ef, "recall@10": _recall(assistant, questions, exact, approx),
+        rows.append({"nlist": approx.nlist, "nprobe": nprobe, "recall@10": _recall(assistant, questions, exact, approx),
                      "search_p50_ms": percentile_ms(times, 50), "search_p95_ms": percentile_ms(times, 95)})  # fmt: skip
-    approx.hnsw.efSearch = default
+    approx.nprobe = default
     return rows
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package; plain `pytest` puts only tests/ on the path
+    sys.path.insert(0, str(ROOT))
 
 pytestmark = pytest.mark.slow  # the real model, both encoders and a few subprocesses: about a minute
 
