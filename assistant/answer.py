@@ -90,11 +90,16 @@ def coverage(content: Sequence[str], bridges: dict[str, list[str]], text: str, r
     if not content:
         return 0.0
     t = normalize(text)
-    text_words = set(words(text))
+    text_words: set[str] | None = None
 
     def has(w: str) -> bool:
+        nonlocal text_words
+        if len(w) > 1:
+            return w in t
         # Single characters must be words of the text: 办 (office) is not in 申办 (apply).
-        return w in text_words if len(w) == 1 else w in t
+        if text_words is None:
+            text_words = set(words(text))  # segmented only when needed: jieba is the slow part
+        return w in text_words
 
     total = got = 0.0
     for w in content:

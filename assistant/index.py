@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,16 +70,30 @@ class Index:
     bm25: bm25s.BM25
     glossary: dict[str, list[str]]
 
-    @property
+    @cached_property
     def vocabulary(self) -> set[str]:
         return set(self.bm25.vocab_dict)
 
+    @cached_property
+    def _first_rows(self) -> np.ndarray:
+        # Sentences are stored in passage order: passage i owns rows _first_rows[i] to _first_rows[i + 1].
+        return np.searchsorted(self.sentences[:, 0], np.arange(len(self.passages) + 1))
+
     def sentence_rows(self, passage_no: int) -> range:
         """The rows of `sentences` (and vector ids) that belong to one passage."""
-        owners = self.sentences[:, 0]
-        return range(
-            int(np.searchsorted(owners, passage_no, "left")), int(np.searchsorted(owners, passage_no, "right"))
-        )
+        return range(int(self._first_rows[passage_no]), int(self._first_rows[passage_no + 1]))
+
+    def best_sentence_scores(self, passage_nos: list[int], vector: np.ndarray) -> np.ndarray:
+        """For each passage, the cosine similarity of its best sentence to `vector` (one batched lookup)."""
+        numbers = np.asarray(passage_nos, dtype=np.int64)
+        starts, ends = self._first_rows[numbers], self._first_rows[numbers + 1]
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] + [np.zeros(0, np.int64)])
+        best = np.full(len(numbers), -1.0, np.float32)
+        if len(rows):
+            # Flat and IVF-Flat indexes both keep the full vectors (IVF through its id map), so this is exact.
+            sims = self.dense.reconstruct_batch(rows.astype(np.int64)) @ vector
+            np.maximum.at(best, np.repeat(np.arange(len(numbers)), ends - starts), sims)
+        return best
 
 
 @dataclass

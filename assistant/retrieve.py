@@ -75,7 +75,7 @@ def search(index: Index, query: Query, top_k: int = 5) -> list[Hit]:
     sparse_ids = [int(i) for i in np.argsort(-bm25, kind="stable")[:depth] if bm25[i] > 0]
     candidates = list(dict.fromkeys(_dense_candidates(index, query.vector, depth) + sparse_ids))
 
-    dense = np.array([best_sentence(index, i, query.vector)[1] for i in candidates], dtype=np.float32)
+    dense = index.best_sentence_scores(candidates, query.vector)
     sparse = bm25[candidates]
     fused = fuse(dense, sparse)
     order = sorted(range(len(candidates)), key=lambda j: (-fused[j], -dense[j]))[:top_k]
@@ -91,18 +91,8 @@ def search(index: Index, query: Query, top_k: int = 5) -> list[Hit]:
     return hits
 
 
-def best_sentence(index: Index, passage_no: int, vector: np.ndarray) -> tuple[int, float]:
-    """The row of the passage's best sentence for `vector`, and its cosine similarity."""
-    rows = index.sentence_rows(passage_no)
-    if not len(rows):
-        return -1, 0.0
-    scores = sentence_vectors(index, rows) @ vector
-    k = int(np.argmax(scores))
-    return rows[k], float(scores[k])
-
-
 def sentence_vectors(index: Index, rows: range) -> np.ndarray:
-    # Flat and HNSW-flat indexes both keep the full vectors, so this is exact.
+    # Flat and IVF-Flat indexes both keep the full vectors (IVF through its id map), so this is exact.
     return index.dense.reconstruct_n(rows.start, len(rows))
 
 
