@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from assistant.config import default_cache_dir
 
-__all__ = ["cached_json"]
+__all__ = ["cached_json", "folder_complete", "replace_folder"]
 
 T = TypeVar("T")
 
@@ -34,3 +36,22 @@ def cached_json(name: str, compute: Callable[[], T]) -> T:
     except OSError:
         pass
     return data
+
+
+def folder_complete(folder: Path, marker: str, version: int) -> bool:
+    """A folder written by a one-off job (conversion, export) is complete when its marker file, written
+    last, has the expected version and every file it lists has its recorded size."""
+    try:
+        record = json.loads((folder / marker).read_text(encoding="utf-8"))
+        return record.get("version") == version and all(
+            (folder / name).stat().st_size == size for name, size in record["files"].items()
+        )
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return False
+
+
+def replace_folder(tmp: Path, target: Path) -> None:
+    """Put a finished temporary sibling folder in place of `target` (a half-written or outdated one)."""
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)

