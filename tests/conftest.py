@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,3 +38,20 @@ def assistant(settings):
     from assistant.pipeline import Assistant
 
     return Assistant(settings)
+
+
+def kill_midway(proc: subprocess.Popen, started: Callable[[], bool], timeout: float, settle: float) -> None:
+    """Wait until `started()`, let the process run `settle` seconds more, then SIGKILL it (it must still run)."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not started() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert started(), "the process never reached the point to kill it at"
+        time.sleep(settle)
+        assert proc.poll() is None, "the process finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

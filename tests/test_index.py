@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import kill_midway
 
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.corpus import CorpusError
@@ -272,20 +272,9 @@ def test_build_killed_midway_leaves_the_previous_index_in_use(
         proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "index"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
-    try:
-        deadline = time.monotonic() + 180
-        # progress on stderr names the embedding stage once the first batch is done; all ~2700 sentences
-        # of the 20 copies take a minute or more, so the kill lands in the middle of embedding
-        while proc.poll() is None and time.monotonic() < deadline and "embedding" not in log.read_text("utf-8"):
-            time.sleep(0.05)
-        time.sleep(0.5)
-        assert proc.poll() is None, f"the build ended before it could be killed: {log.read_text('utf-8')}"
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # progress on stderr names the embedding stage once the first batch is done; all ~2700 sentences
+    # of the 20 copies take a minute or more, so the kill lands in the middle of embedding
+    kill_midway(proc, lambda: "embedding" in log.read_text("utf-8"), timeout=180, settle=0.5)
     assert "embedding" in log.read_text("utf-8")
 
     after = {p.relative_to(index_copy): p.read_bytes() for p in index_copy.rglob("*") if p.is_file()}

