@@ -131,6 +131,8 @@ def choose(
         text = passage.text[c.start : c.end]
         if _is_heading(text, passage.section) or (kind and not _fits(text, kind)):
             continue
+        if focus and not any(f in normalize(text) for f in focus):
+            continue  # a follow-up about something else is answered about that, or not at all
         # The section path is the sentence's context: under "(二) 省委…第三次会议精神", the sentence
         # "谢伏瞻书记主持会议并讲话" answers "第三次会议由谁主持".
         context = f"{passage.section_path}\n{text}"
@@ -139,8 +141,6 @@ def choose(
             + OVERLAP_WEIGHT * coverage(content, bridges, context, rarity)
             + PASSAGE_WEIGHT * hits[c.hit_no].score
         )
-        if focus and not any(f in normalize(text) for f in focus):
-            continue  # a follow-up about something else is answered about that, or not at all
         if score > best_score:
             best, best_score = c, score
     return best, best_score
