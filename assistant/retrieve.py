@@ -42,7 +42,7 @@ class Query:
 
     @property
     def expansions(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t for targets in self.bridges.values() for t in targets))
+        return tuple(lexicon.stand_ins(self.bridges))
 
     @property
     def english(self) -> bool:
@@ -52,7 +52,7 @@ class Query:
 def prepare(index: Index, question: str, encode: Callable[[str], np.ndarray]) -> Query:
     content = content_words(question)
     bridges = lexicon.bridges(content, index.vocabulary, index.glossary)
-    stand_ins = list(dict.fromkeys(t for targets in bridges.values() for t in targets))
+    stand_ins = lexicon.stand_ins(bridges)
     dense_text = f"{question}（{' '.join(stand_ins)}）" if stand_ins else question
     return Query(question, tuple(words(question)), tuple(content), bridges, encode(dense_text))
 
@@ -89,11 +89,6 @@ def search(index: Index, query: Query, top_k: int = 5) -> list[Hit]:
         hits.append(Hit(passage, round(float(fused[j]), 4), round(float(dense[j]), 4), round(float(sparse[j]), 4),
                         matched))  # fmt: skip
     return hits
-
-
-def sentence_vectors(index: Index, rows: range) -> np.ndarray:
-    # Flat and IVF-Flat indexes both keep the full vectors (IVF through its id map), so this is exact.
-    return index.dense.reconstruct_n(rows.start, len(rows))
 
 
 def _dense_candidates(index: Index, vector: np.ndarray, depth: int) -> list[int]:
