@@ -66,6 +66,8 @@ class Index:
     manifest: dict
     passages: list[Passage]
     sentences: np.ndarray  # int32 rows (passage number, start, end), in passage order; row i is vector i
+    # `dense` is flat or IVF-Flat: both keep the full vectors (IVF through its id map), so sentence
+    # similarities read back from it are exact.
     dense: faiss.Index
     bm25: bm25s.BM25
     glossary: dict[str, list[str]]
@@ -83,6 +85,11 @@ class Index:
         """The rows of `sentences` (and vector ids) that belong to one passage."""
         return range(int(self._first_rows[passage_no]), int(self._first_rows[passage_no + 1]))
 
+    def sentence_cosines(self, passage_no: int, vector: np.ndarray) -> tuple[range, np.ndarray]:
+        """The rows of one passage's sentences, and each one's cosine similarity to `vector`."""
+        rows = self.sentence_rows(passage_no)
+        return rows, self.dense.reconstruct_n(rows.start, len(rows)) @ vector
+
     def best_sentence_scores(self, passage_nos: list[int], vector: np.ndarray) -> np.ndarray:
         """For each passage, the cosine similarity of its best sentence to `vector` (one batched lookup)."""
         numbers = np.asarray(passage_nos, dtype=np.int64)
@@ -90,7 +97,6 @@ class Index:
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] + [np.zeros(0, np.int64)])
         best = np.full(len(numbers), -1.0, np.float32)
         if len(rows):
-            # Flat and IVF-Flat indexes both keep the full vectors (IVF through its id map), so this is exact.
             sims = self.dense.reconstruct_batch(rows.astype(np.int64)) @ vector
             np.maximum.at(best, np.repeat(np.arange(len(numbers)), ends - starts), sims)
         return best

@@ -108,8 +108,7 @@ class Assistant:
         """Every sentence of the best passages, with its cosine similarity to the question."""
         found = []
         for n, hit in enumerate(hits[: extractive.SOURCES_READ]):
-            rows = self.index.sentence_rows(self._number[hit.passage.id])
-            cosines = retrieve.sentence_vectors(self.index, rows) @ query.vector
+            rows, cosines = self.index.sentence_cosines(self._number[hit.passage.id], query.vector)
             for row, cosine in zip(rows, cosines, strict=True):
                 _, start, end = self.index.sentences[row]
                 found.append(extractive.Candidate(n, int(start), int(end), float(cosine)))
