@@ -208,10 +208,7 @@ def _plots(results: dict, out: Path) -> list[Path]:
     ax.barh(labels, [v["wall_s_median"] for v in cold.values()], color=["#2a7", "#d84", "#888"])
     ax.set_xlabel("wall time, seconds (median)")
     ax.set_title("Cold start")
-    fig.tight_layout()
-    paths.append(out / "cold_start.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, out / "cold_start.png"))
 
     rows = results["scale"]["rows"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -235,18 +232,22 @@ def _plots(results: dict, out: Path) -> list[Path]:
     ax.set_ylabel("ms")
     ax.set_title("Warm full-answer latency by corpus size")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "scale_latency.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, out / "scale_latency.png"))
 
     raw = results["build"]["raw"]
     fig, ax = plt.subplots(figsize=(7, 2.4))
     ax.barh([k.split(" (")[0] for k in raw], [v["texts_per_s"] for v in raw.values()], color=["#888", "#2a7"])
     ax.set_xlabel("texts embedded per second")
     ax.set_title("Passage embedding throughput")
-    fig.tight_layout()
-    paths.append(out / "throughput.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, out / "throughput.png"))
     return paths
+
+
+def _save(fig, path: Path) -> Path:
+    """Lay out, write and close one figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
