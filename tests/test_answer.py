@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant import answer
+from assistant.answer import extractive as answer
 from assistant.evaluate import norm
 from assistant.pipeline import QuestionError, resolve_followup
 

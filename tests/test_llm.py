@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 
 from assistant import llm_local
-from assistant.config import Settings
-from assistant.llm import (
+from assistant.answer.llm import (
     NOTE_REFUSED,
     NOTE_UNGROUNDED,
     REFUSAL,
@@ -34,6 +33,7 @@ from assistant.llm import (
     is_refusal,
     split_sentences,
 )
+from assistant.config import Settings
 from assistant.schema import Answer, Hit, Passage, Source
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -14,7 +14,7 @@ The extractive answerer, in two explainable steps:
    (cosine + coverage of the question by its passage) / 2 ≥ `MIN_SUPPORT`, and
    cosine ≥ `MIN_DENSE`. Thresholds and their meaning: README, "When it says not found".
 
-`answer()` is the replaceable stage: an LLM answerer (assistant/llm.py) starts from
+`answer()` is the replaceable stage: an LLM answerer (assistant/answer/llm.py) starts from
 its result and rewrites only the text, keeping the sources.
 """
 
