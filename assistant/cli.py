@@ -199,7 +199,7 @@ def _streamed(answers):
 
 
 def _print_answer(answer) -> None:
-    from assistant.render import terminal
+    from assistant.render.terminal import terminal
 
     click.echo(terminal(answer, color=None))
 

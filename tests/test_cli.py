@@ -22,7 +22,7 @@ from assistant import index as index_module
 from assistant.cli import cli
 from assistant.evaluate import read_questions, score
 from assistant.pipeline import Assistant
-from assistant.render import terminal
+from assistant.render.terminal import terminal
 from assistant.serialize import answer_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
