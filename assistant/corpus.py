@@ -325,24 +325,22 @@ def paragraphs(doc: Document) -> list[Paragraph]:
     markdown = doc.name.lower().endswith(".md")
     out: list[Paragraph] = []
     n_title = _title_count(lines)
+    # The title heads every section path: it names what each passage is about (a Wikipedia-style
+    # article's sentences often do not repeat their subject), and, as a heading, it is never an answer.
+    top: tuple[str, ...] = ()
     if n_title:
         title_lines = lines[:n_title]
-        out.append(
-            Paragraph(
-                section=(),
-                text="".join(ln.text for ln in title_lines),
-                offsets=tuple(o for ln in title_lines for o in ln.offsets),
-                kind="title",
-            )
-        )
+        text = "".join(ln.text for ln in title_lines)
+        top = (text.strip(),)
+        out.append(Paragraph(top, text, tuple(o for ln in title_lines for o in ln.offsets), True, "title"))
     stack: list[tuple[int, str]] = []
     for line in lines[n_title:]:
-        section = tuple(title for _, title in stack)
+        section = top + tuple(title for _, title in stack)
         head = _heading(line)
         if head is not None:
             rank, title, standalone = head
             stack = [entry for entry in stack if entry[0] < rank] + [(rank, title)]
-            section = tuple(t for _, t in stack)
+            section = top + tuple(t for _, t in stack)
             kind = "heading" if standalone else "body"
             out.append(Paragraph(section, line.text, line.offsets, is_heading=standalone, kind=kind))
         elif _is_date(line.text):

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "Index", "IndexProblem", "BuildReport", "build", "load", "check", "ensure"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the document title heads every section path
 IVF_PROBES = 32  # lists searched per query by the approximate index
 _CURRENT = "CURRENT"
 Progress = Callable[[str, int, int], None]  # stage, done, total

@@ -17,6 +17,7 @@ from assistant.schema import Document, Passage
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
 REPORT = CORPUS / REPORT_NAME
+TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
 
 
 @pytest.fixture(scope="module")
@@ -154,13 +155,13 @@ def test_report_passage_sections(report: Document) -> None:
     passages = chunk_document(report)
     staff = [p for p in passages if "目前市委网信办仅有在编人员 11 人" in p.text]
     assert len(staff) == 1
-    assert staff[0].section[0] == "四、提请领导小组研究解决的问题"
+    assert staff[0].section[:2] == (TITLE, "四、提请领导小组研究解决的问题")
     assert "1.关于加强市委网信办机构建设" in staff[0].section
     assert staff[0].text.startswith("1.关于加强市委网信办机构建设\n近年来")  # the heading opens it
-    assert staff[0].section_path == "四、提请领导小组研究解决的问题 › 1.关于加强市委网信办机构建设"
+    assert staff[0].section_path == f"{TITLE} › 四、提请领导小组研究解决的问题 › 1.关于加强市委网信办机构建设"
     handling = [p for p in passages if "涉洛舆情平稳可控" in p.text]
-    assert handling[0].section == ("二、2016 年网络安全和信息化工作总体情况", "4.积极主动作为，涉洛网络舆情处置果断")
-    assert passages[0].section == ()
+    assert handling[0].section[-1] == "4.积极主动作为，涉洛网络舆情处置果断"
+    assert passages[0].section == (TITLE,)  # the title heads every section path, its own passage too
     assert passages[0].text == "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报\n(2016 年 11 月 21 日)"
 
 

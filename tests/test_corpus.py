@@ -26,6 +26,7 @@ from assistant.schema import Document
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
 REPORT = CORPUS / REPORT_NAME
+TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
 
 
 @pytest.fixture(scope="module")
@@ -165,26 +166,26 @@ def test_report_white_space_inside_lines_is_kept(report_paras: list[Paragraph]) 
 
 
 def test_report_title_and_date(report: Document, report_paras: list[Paragraph]) -> None:
-    assert title(report) == "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
+    assert title(report) == TITLE
     first, date = report_paras[:2]
-    assert (first.kind, first.section) == ("title", ())
-    assert (date.kind, date.section, date.text) == ("date", (), "(2016 年 11 月 21 日)")
-    assert not any(title(report) in s for p in report_paras for s in p.section)
+    assert (first.kind, first.section, first.is_heading) == ("title", (TITLE,), True)
+    assert (date.kind, date.section, date.text) == ("date", (TITLE,), "(2016 年 11 月 21 日)")
+    assert all(p.section[0] == TITLE for p in report_paras)  # the title heads every section path
 
 
 def test_report_section_paths(report_paras: list[Paragraph]) -> None:
     staff = _para_with(report_paras, "目前市委网信办仅有在编人员 11 人")
-    assert staff.section == ("四、提请领导小组研究解决的问题", "1.关于加强市委网信办机构建设")
+    assert staff.section == (TITLE, "四、提请领导小组研究解决的问题", "1.关于加强市委网信办机构建设")
     assert not staff.is_heading
     inline = _para_with(report_paras, "健全工作机制，确保网上涉洛舆情平稳可控")
-    assert inline.section == ("二、2016 年网络安全和信息化工作总体情况", "4.积极主动作为，涉洛网络舆情处置果断")
+    assert inline.section == (TITLE, "二、2016 年网络安全和信息化工作总体情况", "4.积极主动作为，涉洛网络舆情处置果断")
     assert inline.text.startswith("4.积极主动作为，涉洛网络舆情处置果断。健全工作机制")
     follow = _para_with(report_paras, "提升研判力")  # next paragraph, same section
     assert follow.section == inline.section
     sub = _para_with(report_paras, "抓正面宣传，创新求进。")
-    assert sub.section == ("三、贯彻落实省委会议精神初步意见", "（一）抓正面宣传，创新求进")
+    assert sub.section == (TITLE, "三、贯彻落实省委会议精神初步意见", "（一）抓正面宣传，创新求进")
     level2 = _para_with(report_paras, "谢伏瞻书记主持会议并讲话")
-    assert level2.section == ("一、中央、省委相关会议精神", "(二) 省委网络安全和信息化领导小组第三次会议精神")
+    assert level2.section == (TITLE, "一、中央、省委相关会议精神", "(二) 省委网络安全和信息化领导小组第三次会议精神")
 
 
 def test_report_standalone_headings(report_paras: list[Paragraph]) -> None:
@@ -192,7 +193,7 @@ def test_report_standalone_headings(report_paras: list[Paragraph]) -> None:
     assert "四、提请领导小组研究解决的问题" in headings
     assert "1.关于加强市委网信办机构建设" in headings
     assert "(一) 中央网络安全和信息化工作座谈会精神" in headings
-    assert all(p.kind == "heading" for p in report_paras if p.is_heading)
+    assert all(p.kind in ("heading", "title") for p in report_paras if p.is_heading)
 
 
 @pytest.mark.parametrize(
@@ -250,9 +251,9 @@ def test_markdown_headings_by_depth() -> None:
     assert title(doc) == "总报告"
     body = {p.text: p.section for p in paras if p.kind == "body"}
     assert body == {
-        "正文加粗一。": ("一、背景",),
-        "正文二。": ("一、背景", "细节"),
-        "正文三。": ("二、措施", "(一) 子项"),
+        "正文加粗一。": ("总报告", "一、背景"),
+        "正文二。": ("总报告", "一、背景", "细节"),
+        "正文三。": ("总报告", "二、措施", "(一) 子项"),
     }
 
 
