@@ -1,0 +1,244 @@
+"""Question analysis: what is asked, about what, in which language — one `Question` for every later stage.
+
+`analyse()` reads a question without looking at any corpus:
+
+- its **kind** (`Kind`): the kind of thing a right answer contains — a person's name for 谁, a
+  number for 多少, a date for 何时, a reason for 为什么 …;
+- for a quantity, the **counted noun** (`多少网民` counts 网民; `人数约是多少` counts 人数), since a
+  number answers only when it counts that;
+- its **key terms**: 《titles》, quoted names, proper names (jieba's dictionary tags), Latin words,
+  numbers — what the answer must be about;
+- its **phrases**: the runs of content words between function and question words
+  (`长柄艾纳香的下部叶有什么特点` → 长柄艾纳香, 下部叶, 特点), compared with candidate text
+  character by character so that segmentation cannot hide a mismatch;
+- its words for retrieval (jieba search mode) and its language.
+
+Retrieval adds what needs the index and the model (`retrieve.prepare`: dictionary bridges and
+the question's vector); both answerers take the same value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+
+import numpy as np
+
+from assistant.cache import cached_json
+from assistant.words import content_words, is_stopword, normalize, words
+
+__all__ = ["Kind", "Question", "analyse", "proper_names", "is_english", "phrase_coverage", "QUESTION_WORDS"]
+
+
+class Kind(str, Enum):
+    """What a right answer contains."""
+
+    PERSON = "person"
+    PLACE = "place"
+    ORGANISATION = "organisation"
+    TIME = "time"
+    QUANTITY = "quantity"
+    REASON = "reason"
+    MANNER = "manner"
+    LIST = "list"
+    NAME = "name"  # 叫什么 / 又称 / 简称: a name of something
+    DEFINITION = "definition"
+    YES_NO = "yes_no"
+    OTHER = "other"  # 什么颜色, 有什么特点: an attribute, said in words
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # as it is answered (a follow-up already resolved)
+    kind: Kind
+    counted: str  # the noun a quantity counts ("" when none is named)
+    key_terms: tuple[str, ...]  # 《titles》, quoted names, proper names, Latin words, numbers
+    phrases: tuple[str, ...]  # runs of content words, normalised
+    words: tuple[str, ...]  # jieba search-mode words, stop words removed (BM25)
+    content: tuple[str, ...]  # distinct content words, longest segmentation
+    english: bool
+    bridges: dict[str, list[str]] = field(default_factory=dict)  # set by retrieve.prepare
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # set by retrieve.prepare
+
+
+def is_english(text: str) -> bool:
+    return re.search(r"[\u4e00-\u9fff]", text) is None
+
+
+# --- kinds ---------------------------------------------------------------------------------------
+
+_MEASURE = "个家起次条人年月项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队"
+_PLACE_NOUN = "国家|国|城市|城|省|市|县|区|地区|地方|州|洲|岛|村|镇|乡|山|河|湖|海|街|路|港|站"
+_ORG_NOUN = (
+    "单位|部门|机构|公司|企业|网站|组织|学校|大学|学院|中学|政党|党|球队|队|俱乐部|媒体|报纸|报社|电视台|"
+    "出版社|银行|医院|乐队|品牌|集团|协会|委员会|政府|机关|军队|部队|厂"
+)
+_KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.I))
+    for kind, pattern in (
+        (Kind.REASON, r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
+        (Kind.TIME, r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|几月|几号|几点|哪个朝代|哪个年代|日期|年份|"
+                    r"\bwhen\b|what (?:date|year|time)|which (?:year|day|month)"),  # fmt: skip
+        (Kind.QUANTITY, rf"多少|(?<!哪)几[{_MEASURE}]?(?![乎])|多[大长高重远久宽深厚]|比例|百分之几|"
+                        r"how (?:many|much|long|old|far|big|high|large)|what (?:number|percentage|share)"),  # fmt: skip
+        (Kind.PERSON, r"谁|哪位|哪一位|何人|什么人(?!员)|哪个人|\bwho(?:m|se)?\b"),
+        (Kind.LIST, r"哪些|哪几|包括什么|包括哪|有什么不同|\bwhat are\b|\bwhich\b"),
+        (Kind.PLACE, rf"哪里|哪儿|在哪(?![些几])|何处|何地|什么地方|哪[个一座]?(?:{_PLACE_NOUN})|\bwhere\b"),
+        (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{_ORG_NOUN})|什么(?:{_ORG_NOUN})|which (?:company|organi[sz]ation)"),
+        (Kind.NAME, r"叫什么|叫做什么|名字|名称|称为什么|称作什么|又称|别名|别称|简称|全称|艺名|笔名|原名|"
+                    r"前称|旧称|外号|绰号|称号|是什么名|\bcalled\b|\bname\b"),  # fmt: skip
+        (Kind.MANNER, r"怎么(?!样)|怎样|如何|什么方式|什么方法|\bhow\b"),
+        (Kind.DEFINITION, r"^什么是|是什么意思|指的是什么|是指什么|什么叫|含义|定义|^what(?: is|'s)\b(?!.*\bof\b)"),
+        (Kind.YES_NO, r"是否|是不是|有没有|能不能|可不可以|会不会|吗[？?]?\s*$|"
+                      r"^(?:is|are|does|do|did|was|were|can|has|have)\b"),  # fmt: skip
+    )
+)
+_DEFINITION_TAIL = re.compile(r"^(?P<subject>[^，,。？?]{1,20}?)(?:是什么|是啥)[？?]?$")
+
+
+def _kind(text: str) -> Kind:
+    for kind, pattern in _KIND_RULES:
+        if pattern.search(text):
+            return kind
+    # "X是什么？" with nothing else asked: what X is. "X的颜色是什么？" asks an attribute (OTHER).
+    if (m := _DEFINITION_TAIL.match(text.strip())) and "的" not in m["subject"]:
+        return Kind.DEFINITION
+    return Kind.OTHER
+
+
+_AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!哪)几)[{_MEASURE}]?(?P<rest>[^，,。？?！!]*)")
+_BEFORE_QUANTITY = re.compile(r"(?P<before>[^，,。？?！!]*?)(?:约|大约|一共|共|总共|总计|合计)?(?:是|有|为|达|在)?多少")
+
+
+def _counted(text: str) -> str:
+    """The noun a quantity question counts: the phrase after 多少/几个 (its head, after the last 的),
+    else the last content word before `是多少`."""
+    m = _AFTER_QUANTITY.search(text)
+    if m:
+        rest = m["rest"].rsplit("的", 1)[-1]
+        after = _phrases(rest)
+        if after:
+            return after[0][:6]  # the head of 企业获评2015年河南省…: what is near the number
+    m = _BEFORE_QUANTITY.search(text)
+    if m:
+        before = [w for w in content_words(m["before"]) if not re.fullmatch(r"[\d.]+", w)]
+        if before:
+            return before[-1]
+    return ""
+
+
+# --- key terms and phrases -----------------------------------------------------------------------
+
+TAGS_VERSION = 1
+_ENTITY_TAGS = ("ns", "nr", "nt", "nz")  # jieba dictionary tags: place, person, organisation, other proper name
+_QUOTED = re.compile(r"《([^》]{1,40})》|“([^”]{1,40})”|「([^」]{1,40})」|『([^』]{1,40})』|\"([^\"]{1,40})\"")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.+\-]*[A-Za-z0-9+]|[A-Za-z]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Words made only of administrative levels (县区, 各县市) name no particular place.
+_ADMINISTRATIVE = re.compile(r"[各本全]?[省市县区乡镇村州]+")
+# Question and function words that end a phrase (besides stop words): 有 in 叶有 is not content.
+QUESTION_WORDS = re.compile(
+    rf"什么|哪[里儿些个位家天年]?|谁|(?:多少|几)[{_MEASURE}]?|怎么样?|怎样|如何|为什么|为何|何[时地处人]?|吗|呢|"
+    r"是否|是不是|有没有"
+)
+# Function characters jieba sometimes glues to a content word (叶有, 人数约, 主任叫): trimmed off a phrase's ends.
+_EDGE = "有约叫各每那这该其"
+
+
+@cache
+def proper_names() -> dict[str, str]:
+    """jieba's dictionary tags of proper names (ns/nr/nt/nz), cached: `jieba.posseg` re-reads its whole
+    dictionary on import, a quarter of a cold start."""
+
+    def compute() -> dict[str, str]:
+        import jieba.posseg
+
+        return {w: t for w, t in jieba.posseg.dt.word_tag_tab.items() if t.startswith(_ENTITY_TAGS)}
+
+    return cached_json(f"jieba-proper-names-v{TAGS_VERSION}.json", compute)
+
+
+def is_proper_name(word: str) -> bool:
+    """A name, place or organisation by jieba's dictionary (开封 is tagged by another sense: 开封市 is a place)."""
+    if len(word) < 2 or _ADMINISTRATIVE.fullmatch(word):
+        return False
+    tags = proper_names()
+    return tags.get(word, "").startswith(_ENTITY_TAGS) or any(
+        tags.get(word + suffix, "").startswith("ns") for suffix in ("市", "县", "省", "区")
+    )
+
+
+def _key_terms(text: str, content: list[str]) -> tuple[str, ...]:
+    terms: list[str] = []
+    for m in _QUOTED.finditer(text):
+        terms.append(normalize(next(g for g in m.groups() if g)))
+    terms += [normalize(w) for w in _LATIN.findall(text) if not is_stopword(w.lower())] if not is_english(text) else []
+    terms += _NUMBER.findall(normalize(text))
+    terms += [w for w in content if is_proper_name(w)]
+    return tuple(t for t in dict.fromkeys(terms) if t.strip())
+
+
+def _phrases(text: str) -> tuple[str, ...]:
+    """Runs of content words: split at punctuation, question words and stop words (jieba's accurate mode)."""
+    from assistant.words import _jieba  # the shared, initialised segmenter
+
+    runs: list[str] = []
+    for piece in QUESTION_WORDS.split(normalize(text)):
+        current = ""
+        for word in _jieba().cut(piece):
+            if is_stopword(word) or not word.strip():
+                runs.append(current)
+                current = ""
+            else:
+                current += word
+        runs.append(current)
+    trimmed = (run.strip(_EDGE) for run in runs)
+    # One character can be a whole phrase: 县 in 各县（市、区）.
+    return tuple(dict.fromkeys(run for run in trimmed if run and not re.fullmatch(r"[\W\d_]+", run)))
+
+
+def phrase_coverage(phrase: str, text: str, shortest: int = 2) -> float:
+    """Share of the phrase's characters inside a run of at least `shortest` characters that also occurs in `text`.
+
+    Character runs, not words: `长柄艾纳香` is not covered by a text about 狭叶艾纳香 (艾纳香 is,
+    长柄 is not), whatever jieba makes of either.
+    """
+    n = len(phrase)
+    if n == 0:
+        return 0.0
+    if n < shortest:
+        return float(phrase in text)
+    covered = [False] * n
+    i = 0
+    while i < n:
+        length = 0
+        while i + length < n and phrase[i : i + length + 1] in text:
+            length += 1
+        if length >= shortest:
+            for j in range(i, i + length):
+                covered[j] = True
+            # Overlapping runs: restart one character later so that a run starting inside is found too.
+            i += 1
+        else:
+            i += 1
+    return sum(covered) / n
+
+
+def analyse(text: str) -> Question:
+    """What `text` asks (no corpus needed)."""
+    clean = " ".join(text.split())
+    content = content_words(clean)
+    english = is_english(clean)
+    kind = _kind(clean)
+    return Question(
+        text=clean,
+        kind=kind,
+        counted=_counted(clean) if kind is Kind.QUANTITY and not english else "",
+        key_terms=_key_terms(clean, content),
+        phrases=() if english else _phrases(clean),
+        words=tuple(words(clean)),
+        content=tuple(content),
+        english=english,
+    )
