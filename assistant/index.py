@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -40,7 +41,7 @@ from assistant.chunking import chunk_corpus, split_sentences
 from assistant.config import Settings
 from assistant.corpus import CorpusError, corpus_files, read_corpus
 from assistant.schema import Passage
-from assistant.words import words
+from assistant.words import normalize, words
 
 if TYPE_CHECKING:
     import bm25s
@@ -100,6 +101,42 @@ class Index:
             sims = self.dense.reconstruct_batch(rows.astype(np.int64)) @ vector
             np.maximum.at(best, np.repeat(np.arange(len(numbers)), ends - starts), sims)
         return best
+
+    # What answering asks of the corpus as a whole (derived once, on first use).
+
+    @cached_property
+    def _numbers(self) -> dict[str, int]:
+        return {p.id: n for n, p in enumerate(self.passages)}
+
+    def passage_number(self, passage_id: str) -> int:
+        return self._numbers[passage_id]
+
+    @cached_property
+    def _document_frequency(self) -> dict[str, int]:
+        # BM25's sparse matrix is stored by word: its column lengths are document frequencies.
+        indptr = np.asarray(self.bm25.scores["indptr"])
+        counts = np.diff(indptr)
+        return {w: int(counts[i]) for w, i in self.bm25.vocab_dict.items() if i < len(counts)}
+
+    def rarity(self, word: str) -> float:
+        """Inverse document frequency of a word among passages (unknown words are the rarest)."""
+        return math.log(1 + len(self.passages) / (self._document_frequency.get(word, 0) + 0.5))
+
+    @cached_property
+    def _documents(self) -> dict[str, str]:
+        texts: dict[str, list[str]] = {}
+        for p in self.passages:
+            texts.setdefault(p.doc, []).append(normalize(p.indexed_text()))
+        return {doc: "\n".join(parts) for doc, parts in texts.items()}
+
+    def document_text(self, doc: str) -> str:
+        """A document's passages with their section paths, normalised (`words.normalize`)."""
+        return self._documents.get(doc, "")
+
+    @cached_property
+    def text(self) -> str:
+        """The whole corpus, normalised: to tell whether a name occurs anywhere at all."""
+        return "\n".join(self._documents.values())
 
 
 @dataclass

@@ -6,20 +6,18 @@ is missing or stale) and is then safe to share between threads and sessions.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Sequence
-from functools import cached_property
-
-import numpy as np
 
 from assistant import retrieve
-from assistant.answer import extractive
+from assistant.answer import evidence, extractive
+from assistant.answer.evidence import Reading
 from assistant.config import Settings
 from assistant.embedder import Embedder
 from assistant.index import Index, Progress, ensure
+from assistant.question import Question, analyse
 from assistant.schema import Answer, Hit
-from assistant.words import content_words, is_stopword, normalize
+from assistant.words import content_words, is_stopword
 
 __all__ = ["Assistant", "QuestionError", "resolve_followup"]
 
@@ -35,22 +33,6 @@ class Assistant:
         self.index: Index
         self.index, self.rebuilt = ensure(settings, self.embedder, progress)
 
-    @cached_property
-    def corpus_text(self) -> str:
-        return "\n".join(normalize(p.indexed_text()) for p in self.index.passages)
-
-    @cached_property
-    def _document_frequency(self) -> dict[str, int]:
-        # BM25's sparse matrix is stored by word: its column lengths are document frequencies.
-        indptr = np.asarray(self.index.bm25.scores["indptr"])
-        counts = np.diff(indptr)
-        return {w: int(counts[i]) for w, i in self.index.bm25.vocab_dict.items() if i < len(counts)}
-
-    def rarity(self, word: str) -> float:
-        """Inverse document frequency of a word among passages (unknown words are the rarest)."""
-        n = len(self.index.passages)
-        return math.log(1 + n / (self._document_frequency.get(word, 0) + 0.5))
-
     def check(self, question: str) -> str:
         q = (question or "").strip()
         if not q:
@@ -59,31 +41,25 @@ class Assistant:
             raise QuestionError(f"问题太长（{len(q)} 字），请控制在 {self.settings.max_question_chars} 字以内。")
         return q
 
-    def _query(self, question: str) -> retrieve.Query:
-        return retrieve.prepare(self.index, question, lambda text: self.embedder.queries([text])[0])
+    def question(self, text: str) -> Question:
+        """The analysed question, prepared for retrieval (dictionary bridges, vector)."""
+        return retrieve.prepare(self.index, analyse(text), lambda t: self.embedder.queries([t])[0])
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
-        query = self._query(self.check(question))
-        return retrieve.search(self.index, query, top_k or self.settings.top_k)
+        return retrieve.search(self.index, self.question(self.check(question)), top_k or self.settings.top_k)
+
+    def read(self, question: Question, focus: Sequence[str] = ()) -> Reading:
+        """Retrieve the passages to read and gather the evidence on each of their sentences."""
+        hits = retrieve.search(self.index, question, max(self.settings.top_k, extractive.SOURCES_READ))
+        return evidence.read(question, hits, self.index, focus)
 
     def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None) -> Answer:
         """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
         asked = self.check(question)
         resolved = resolve_followup(asked, history)
-        query = self._query(resolved)
-        hits = retrieve.search(self.index, query, top_k or self.settings.top_k)
-        return extractive.answer(
-            resolved,
-            hits,
-            self._candidates(hits, query),
-            content=query.content,
-            bridges=query.bridges,
-            corpus_text=self.corpus_text,
-            rarity=self.rarity,
-            english=query.english,
-            asked=asked,
-            focus=_focus(asked, self.corpus_text) if resolved != asked else (),
-        )
+        focus = _focus(asked, self.index.text) if resolved != asked else ()
+        reading = self.read(self.question(resolved), focus)
+        return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
 
     def answers(
         self, question: str, history: Sequence[str] = (), top_k: int | None = None, answerer: str | None = None
@@ -103,20 +79,6 @@ class Assistant:
     ) -> Answer:
         *_, last = self.answers(question, history, top_k, answerer)
         return last
-
-    def _candidates(self, hits: Sequence[Hit], query: retrieve.Query) -> list[extractive.Candidate]:
-        """Every sentence of the best passages, with its cosine similarity to the question."""
-        found = []
-        for n, hit in enumerate(hits[: extractive.SOURCES_READ]):
-            rows, cosines = self.index.sentence_cosines(self._number[hit.passage.id], query.vector)
-            for row, cosine in zip(rows, cosines, strict=True):
-                _, start, end = self.index.sentences[row]
-                found.append(extractive.Candidate(n, int(start), int(end), float(cosine)))
-        return found
-
-    @cached_property
-    def _number(self) -> dict[str, int]:
-        return {p.id: n for n, p in enumerate(self.index.passages)}
 
 
 _FOLLOWUP_START = re.compile(

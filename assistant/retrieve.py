@@ -13,18 +13,18 @@ Weights were chosen by measurement on the development questions (README, "Retrie
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
 from assistant import lexicon
 from assistant.index import Index
+from assistant.question import Question
 from assistant.schema import Hit
-from assistant.words import content_words, normalize, words
+from assistant.words import normalize
 
-__all__ = ["Query", "prepare", "search", "fuse", "DENSE_WEIGHT", "EXPANSION_WEIGHT", "BM25_FLOOR"]
+__all__ = ["prepare", "search", "fuse", "DENSE_WEIGHT", "EXPANSION_WEIGHT", "BM25_FLOOR"]
 
 DENSE_WEIGHT = 0.5
 EXPANSION_WEIGHT = 0.3
@@ -32,29 +32,13 @@ BM25_FLOOR = 5.0
 _CANDIDATES = 50  # passages per side, before fusion
 
 
-@dataclass(frozen=True)
-class Query:
-    text: str
-    words: tuple[str, ...]  # jieba words of the question, stop words removed
-    content: tuple[str, ...]  # the question's content words, each once (longest segmentation)
-    bridges: dict[str, list[str]]  # content word the corpus never uses → corpus words standing in for it
-    vector: np.ndarray  # normalised e5 embedding of the question (with its stand-ins)
-
-    @property
-    def expansions(self) -> tuple[str, ...]:
-        return tuple(lexicon.stand_ins(self.bridges))
-
-    @property
-    def english(self) -> bool:
-        return re.search(r"[\u4e00-\u9fff]", self.text) is None
-
-
-def prepare(index: Index, question: str, encode: Callable[[str], np.ndarray]) -> Query:
-    content = content_words(question)
-    bridges = lexicon.bridges(content, index.vocabulary, index.glossary)
+def prepare(index: Index, question: Question, encode: Callable[[str], np.ndarray]) -> Question:
+    """The question with what retrieval adds: dictionary bridges for words the corpus never uses
+    (content word → corpus words standing in for it) and its normalised e5 vector (with the stand-ins)."""
+    bridges = lexicon.bridges(question.content, index.vocabulary, index.glossary)
     stand_ins = lexicon.stand_ins(bridges)
-    dense_text = f"{question}（{' '.join(stand_ins)}）" if stand_ins else question
-    return Query(question, tuple(words(question)), tuple(content), bridges, encode(dense_text))
+    dense_text = f"{question.text}（{' '.join(stand_ins)}）" if stand_ins else question.text
+    return replace(question, bridges=bridges, vector=encode(dense_text))
 
 
 def fuse(dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
@@ -65,22 +49,25 @@ def fuse(dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     return DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * s
 
 
-def search(index: Index, query: Query, top_k: int = 5) -> list[Hit]:
-    """The `top_k` passages for `query`, best first."""
+def search(index: Index, question: Question, top_k: int = 5) -> list[Hit]:
+    """The `top_k` passages for a prepared `question`, best first."""
     n = len(index.passages)
     if n == 0:
         return []
+    if question.vector is None:
+        raise ValueError("search() needs a prepared question (retrieve.prepare)")
+    expansions = tuple(lexicon.stand_ins(question.bridges))
     depth = min(n, max(_CANDIDATES, top_k * 4))
-    bm25 = _bm25(index, query.words, n) + EXPANSION_WEIGHT * _bm25(index, query.expansions, n)
+    bm25 = _bm25(index, question.words, n) + EXPANSION_WEIGHT * _bm25(index, expansions, n)
     sparse_ids = [int(i) for i in np.argsort(-bm25, kind="stable")[:depth] if bm25[i] > 0]
-    candidates = list(dict.fromkeys(_dense_candidates(index, query.vector, depth) + sparse_ids))
+    candidates = list(dict.fromkeys(_dense_candidates(index, question.vector, depth) + sparse_ids))
 
-    dense = index.best_sentence_scores(candidates, query.vector)
+    dense = index.best_sentence_scores(candidates, question.vector)
     sparse = bm25[candidates]
     fused = fuse(dense, sparse)
     order = sorted(range(len(candidates)), key=lambda j: (-fused[j], -dense[j]))[:top_k]
 
-    wanted = dict.fromkeys(query.words + query.expansions)
+    wanted = dict.fromkeys(question.words + expansions)
     hits = []
     for j in order:
         passage = index.passages[candidates[j]]

@@ -80,3 +80,4 @@ class Answer:
     note: str = ""  # one line for the user, e.g. a fallback from the LLM answerer
     answerer: str = "extractive"
     evidence: dict[str, float] = field(default_factory=dict)  # the numbers behind `found`
+    confidence: float | None = None  # probability that the answer is right (answerability model); None: not judged

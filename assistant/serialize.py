@@ -35,5 +35,6 @@ def answer_to_dict(answer: Answer) -> dict:
         "missing": list(answer.missing),
         "note": answer.note,
         "answerer": answer.answerer,
+        "confidence": answer.confidence,
         "evidence": answer.evidence,
     }

@@ -1,0 +1,1 @@
+"""Training and evaluation data for the learned parts of answering (see README.md here)."""

@@ -1,0 +1,301 @@
+"""Train the answer models: the sentence ranker and the answerability model, reproducibly.
+
+    python -m training.train            (make train; needs the `train` extra: LightGBM, scikit-learn)
+
+1. Collect: our report questions, the CMRC 2018 trial open corpus and its no-answer variant go through
+   the real pipeline up to the evidence (`training/collect.py`). The shared development questions
+   are never learned from: they are only measured.
+2. Ranker (LightGBM lambdarank): which sentence holds the answer. Its scores on every question come
+   from five models that did not see that question's document (folds by document), so the
+   answerability model learns from scores like the ones it will meet on new documents.
+3. Answerability (LightGBM, binary): is the chosen answer right? Trained on 80% of the documents;
+   the other 20% (CMRC documents, both variants) are kept out to choose the threshold from their
+   precision/recall curve and to measure it.
+4. Both are written as JSON beside the code that reads them (`assistant/answer/*.json`), with a
+   few rows of LightGBM's own outputs to check the numpy evaluator, and the figures go to
+   `training/results.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answer.evidence import ANSWER_FEATURES, FEATURES, answer_features
+from assistant.answer.extractive import pick, quote
+from training.collect import Rarity, Record, collect
+from training.sets import DEFAULT_WORK, ROOT, cmrc_sets, report_sets
+
+SEED = 7
+FOLDS = 5
+KEPT_OUT = 0  # the fold kept out of the shipped answerability model, to choose its threshold on
+REPORT_WEIGHT = 5.0
+MAX_FALSE_REFUSAL = 0.03  # on answerable held-out questions: refusing a right answer costs trust too
+WRONG_COST = 2.0  # a wrong answer with a citation costs twice what a right one gains
+RANKER = {
+    "objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 20,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+}  # fmt: skip
+ANSWERABILITY = {
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 20,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+}  # fmt: skip
+ROUNDS = 200
+MODELS = ROOT / "assistant" / "answer"
+
+
+def _params(base: dict) -> dict:
+    return {**base, "seed": SEED, "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1}
+
+
+def _fold_of(groups: list[str]) -> dict[str, int]:
+    names = sorted(set(groups))
+    random.Random(SEED).shuffle(names)
+    return {g: i % FOLDS for i, g in enumerate(names)}
+
+
+def _weight(record: Record) -> float:
+    # The report's questions are few beside CMRC's thousands, and they are the kind people ask here.
+    return REPORT_WEIGHT if record.set == "report" else 1.0
+
+
+def _fit_ranker(records: list[Record]):
+    import lightgbm as lgb
+
+    usable = [r for r in records if r.answerable and r.labels.any()]
+    x = np.vstack([r.reading.features for r in usable])
+    y = np.concatenate([r.labels for r in usable])
+    data = lgb.Dataset(x, y, group=[len(r.labels) for r in usable], feature_name=list(FEATURES))
+    return lgb.train(_params(RANKER), data, ROUNDS)
+
+
+def _fit_answerability(outcomes: list[Outcome]):
+    import lightgbm as lgb
+
+    x = np.vstack([o.features for o in outcomes])
+    y = np.array([o.right for o in outcomes], dtype=np.int8)
+    w = np.array([_weight(o.record) for o in outcomes], dtype=np.float32)
+    return lgb.train(_params(ANSWERABILITY), lgb.Dataset(x, y, weight=w, feature_name=list(ANSWER_FEATURES)), ROUNDS)
+
+
+class Outcome:
+    """What the answerer would do with one question, given ranker scores."""
+
+    def __init__(self, record: Record, scores: np.ndarray, rarity) -> None:
+        self.record = record
+        self.best = pick(record.reading, scores)
+        self.features = None
+        self.right = False
+        if self.best is not None:
+            hit_no, start, end = quote(record.reading, self.best, rarity)
+            self.right = record.right(record.reading.hits[hit_no].passage.text[start:end])
+            self.features = answer_features(record.reading, scores, self.best)[0]
+        self.probability = 0.0
+
+
+def _summary(outcomes: list[Outcome], threshold: float) -> dict:
+    answerable = [o for o in outcomes if o.record.answerable]
+    unanswerable = [o for o in outcomes if not o.record.answerable]
+    given = [o.best is not None and o.probability >= threshold for o in outcomes]
+    by_id = {id(o): g for o, g in zip(outcomes, given, strict=True)}
+    n = max(len(answerable), 1)
+    return {
+        "questions": len(outcomes),
+        "answer": round(sum(by_id[id(o)] and o.right for o in answerable) / n, 3),
+        "false_refusal": round(sum(not by_id[id(o)] for o in answerable) / n, 3),
+        "refused": round(sum(not by_id[id(o)] for o in unanswerable) / max(len(unanswerable), 1), 3)
+        if unanswerable
+        else None,
+        "wrong_answers": sum(by_id[id(o)] and not o.right for o in outcomes),
+    }
+
+
+def _choose_threshold(outcomes: list[Outcome]) -> tuple[float, list[tuple[float, float, float]]]:
+    """The threshold with the best utility (+1 a right answer, −WRONG_COST a wrong one, 0 a refusal) among
+    those refusing at most MAX_FALSE_REFUSAL of the answerable questions whose answer would be right."""
+    candidates = sorted({round(o.probability, 4) for o in outcomes if o.best is not None} | {0.0})
+    right_answerable = [o for o in outcomes if o.record.answerable and o.right]
+    curve = []
+    best, best_utility = 0.0, -np.inf
+    for t in candidates:
+        given = [o for o in outcomes if o.best is not None and o.probability >= t]
+        utility = sum(1.0 if o.right else -WRONG_COST for o in given)
+        lost = sum(o.probability < t for o in right_answerable) / max(len(right_answerable), 1)
+        precision = sum(o.right for o in given) / max(len(given), 1)
+        curve.append((t, precision, len(given) / max(len(outcomes), 1)))
+        if lost <= MAX_FALSE_REFUSAL and utility > best_utility:
+            best, best_utility = t, utility
+    return best, curve
+
+
+def _export(booster, features: tuple[str, ...], sample: np.ndarray, path: Path, extra: dict) -> None:
+    """LightGBM's trees as one flat node table (see assistant/answer/model.py), written atomically."""
+    dump = booster.dump_model()
+    feature, threshold, left, right, value, roots = [], [], [], [], [], []
+    depth = 0
+
+    def add(node: dict, level: int) -> int:
+        nonlocal depth
+        depth = max(depth, level)
+        i = len(feature)
+        feature.append(-1)
+        threshold.append(0.0)
+        left.append(-1)
+        right.append(-1)
+        value.append(0.0)
+        if "leaf_value" in node:
+            value[i] = float(node["leaf_value"])
+            return i
+        if node.get("decision_type") != "<=" or node.get("missing_type") not in ("None", None):
+            raise ValueError(f"unsupported split {node.get('decision_type')} / {node.get('missing_type')}")
+        feature[i] = int(node["split_feature"])
+        threshold[i] = float(node["threshold"])
+        left[i] = add(node["left_child"], level + 1)
+        right[i] = add(node["right_child"], level + 1)
+        return i
+
+    for tree in dump["tree_info"]:
+        roots.append(add(tree["tree_structure"], 0))
+    data = {
+        "format": 1,
+        "trained_by": f"training/train.py with LightGBM {__import__('lightgbm').__version__}, seed {SEED}",
+        "features": list(features),
+        "depth": depth + 1,
+        "roots": roots,
+        "nodes": {"feature": feature, "threshold": threshold, "left": left, "right": right, "value": value},
+        "check": {"rows": sample.tolist(), "raw": booster.predict(sample, raw_score=True).tolist()},
+        **extra,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _records(work: Path, reuse: bool) -> tuple[dict[str, list[Record]], dict]:
+    cache = work / "records.pickle"
+    if reuse and cache.is_file():
+        with cache.open("rb") as f:
+            return pickle.load(f)
+    report, dev = report_sets(work)
+    cmrc, cmrc_na = cmrc_sets(work)
+    records: dict[str, list[Record]] = {}
+    records["report"], report_assistant = collect(report)
+    records["dev"], _ = collect(dev, report_assistant)
+    records["cmrc"], cmrc_assistant = collect(cmrc)
+    records["cmrc-na"], na_assistant = collect(cmrc_na)
+    rarity = {name: Rarity(a.index) for name, a in (("report", report_assistant), ("dev", report_assistant),
+                                                      ("cmrc", cmrc_assistant), ("cmrc-na", na_assistant))}  # fmt: skip
+    with cache.open("wb") as f:
+        pickle.dump((records, rarity), f)
+    return records, rarity
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="folder for the CMRC sets and their indexes")
+    parser.add_argument("--reuse", action="store_true", help="reuse the evidence collected by the last run (faster "
+                        "while changing only the training; wrong after changing the evidence)")  # fmt: skip
+    args = parser.parse_args(argv)
+    started = time.time()
+    records, rarity = _records(args.work, args.reuse)
+    print(f"collected {sum(map(len, records.values()))} questions in {time.time() - started:.0f} s")
+
+    learn = records["report"] + records["cmrc"] + records["cmrc-na"]
+    fold = _fold_of([r.group for r in learn])
+
+    # Ranker scores of every question from models that did not see its document.
+    scores: dict[int, np.ndarray] = {}
+    for k in range(FOLDS):
+        booster = _fit_ranker([r for r in learn if fold[r.group] != k])
+        for r in learn:
+            if fold[r.group] == k:
+                scores[id(r)] = booster.predict(r.reading.features) if len(r.labels) else np.zeros(0)
+    ranker = _fit_ranker(learn)
+    for r in records["dev"]:
+        scores[id(r)] = ranker.predict(r.reading.features) if len(r.labels) else np.zeros(0)
+    outcomes = {name: [Outcome(r, scores[id(r)], rarity[name]) for r in rs] for name, rs in records.items()}
+    top1 = {name: round(float(np.mean([o.best is not None and bool(o.record.labels[o.best])
+                                       for o in os_ if o.record.answerable])), 3)
+            for name, os_ in outcomes.items()}  # fmt: skip
+    print("ranker top-1 sentence (out of fold; dev: final ranker)", top1)
+
+    # Answerability, fold by fold; the model of fold KEPT_OUT (trained on the other four) is the one shipped,
+    # and the threshold is chosen on the questions of that fold, which it never saw.
+    chosen = [o for name in ("report", "cmrc", "cmrc-na") for o in outcomes[name] if o.best is not None]
+    shipped = None
+    for k in range(FOLDS):
+        train = [o for o in chosen if fold[o.record.group] != k]
+        booster = _fit_answerability(train)
+        for o in chosen:
+            if fold[o.record.group] == k:
+                o.probability = _probability(booster, o)
+        if k == KEPT_OUT:
+            shipped = booster
+    for o in outcomes["dev"]:
+        if o.best is not None:
+            o.probability = _probability(shipped, o)
+    kept_out = [o for name in ("report", "cmrc", "cmrc-na") for o in outcomes[name] if fold[o.record.group] == KEPT_OUT]
+    threshold, curve = _choose_threshold(kept_out)
+    print(f"threshold {threshold:.4f} chosen on {len(kept_out)} kept-out questions")
+
+    figures = {
+        "threshold": threshold,
+        "kept_out": {name: _summary([o for o in outcomes[name] if fold[o.record.group] == KEPT_OUT], threshold)
+                     for name in ("report", "cmrc", "cmrc-na")},
+        "out_of_fold": {name: _summary(outcomes[name], threshold) for name in ("report", "cmrc", "cmrc-na")},
+        "ranker_top1_out_of_fold": top1,
+        "dev": _summary(outcomes["dev"], threshold),
+    }  # fmt: skip
+    print(json.dumps(figures, ensure_ascii=False, indent=1))
+
+    sample_rows = np.vstack([r.reading.features[:2] for r in learn[:: max(1, len(learn) // 4)] if len(r.labels)])
+    _export(ranker, FEATURES, sample_rows[:6], MODELS / "ranker.json", {})
+    answer_rows = np.vstack([o.features for o in chosen[:: max(1, len(chosen) // 6)]])[:6]
+    _export(shipped, ANSWER_FEATURES, answer_rows, MODELS / "answerability.json", {"threshold": threshold})
+    _write_results(figures, curve, time.time() - started)
+    print(f"wrote {MODELS / 'ranker.json'}, {MODELS / 'answerability.json'}, training/results.md")
+
+
+def _probability(booster, outcome: Outcome) -> float:
+    return float(booster.predict(outcome.features.reshape(1, -1))[0])
+
+
+def _write_results(figures: dict, curve: list[tuple[float, float, float]], seconds: float) -> None:
+    lines = [
+        "# Answer models: how they were trained and what they reached",
+        "",
+        f"Written by `python -m training.train` (seed {SEED}, {seconds:.0f} s on 2 cores). "
+        "Out of fold: each question scored by a ranker that never saw its document. Kept out: 20% of the CMRC "
+        "documents (both variants), never seen by the answerability model, on which the threshold was chosen. "
+        "The development questions (../shared/eval/dev.jsonl) are never learned from.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| threshold (probability that the answer is right) | {figures['threshold']:.4f} |",
+    ]
+    for name, top1 in figures["ranker_top1_out_of_fold"].items():
+        lines.append(f"| ranker: right sentence first, {name} | {top1} |")
+    for split in ("kept_out", "out_of_fold"):
+        for name, s in figures[split].items():
+            refused = f", refused {s['refused']}" if s["refused"] is not None else ""
+            lines.append(f"| {split.replace('_', ' ')}, {name} ({s['questions']} questions) | answer {s['answer']}, "
+                         f"false refusal {s['false_refusal']}{refused}, wrong answers {s['wrong_answers']} |")
+    s = figures["dev"]
+    lines.append(f"| dev (never learned from) | answer {s['answer']}, false refusal {s['false_refusal']}, "
+                 f"refused {s['refused']} |")  # fmt: skip
+    lines += ["", "Precision / answered share on the kept-out questions, by threshold:", "",
+              "| threshold | precision | answered |", "|---|---|---|"]  # fmt: skip
+    step = max(1, len(curve) // 20)
+    lines += [f"| {t:.3f} | {p:.3f} | {a:.3f} |" for t, p, a in curve[::step]]
+    path = ROOT / "training" / "results.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
