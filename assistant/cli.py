@@ -21,9 +21,9 @@ _LIBRARY_ERRORS: tuple[type[Exception], ...] = ()
 
 
 def _library_errors() -> tuple[type[Exception], ...]:
-    from assistant.corpus import CorpusError
     from assistant.evaluate import QuestionsError
     from assistant.index import IndexProblem
+    from assistant.ingest import CorpusError
     from assistant.model import ModelError
     from assistant.pipeline import QuestionError
 
