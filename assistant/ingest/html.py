@@ -14,64 +14,15 @@ from assistant.ingest.cleanup import collapse_space, table_rows
 from assistant.ingest.common import CorpusError, Extracted
 from assistant.ingest.text import decode
 
-DROPPED = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "nav",
-        "aside",
-        "footer",
-        "form",
-        "button",
-        "select",
-        "input",
-        "textarea",
-        "iframe",
-        "object",
-        "embed",
-        "svg",
-        "canvas",
-        "video",
-        "audio",
-        "map",
-        "dialog",
-        "head",
-    ]
-)
+DROPPED = frozenset({
+    "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button", "select", "input",
+    "textarea", "iframe", "object", "embed", "svg", "canvas", "video", "audio", "map", "dialog", "head",
+})  # fmt: skip
 DROPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar"})
-BLOCKS = frozenset(
-    [
-        "address",
-        "article",
-        "blockquote",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "ul",
-        "body",
-        "html",
-        "center",
-    ]
-)
+BLOCKS = frozenset({
+    "address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "header", "hr", "li",
+    "main", "ol", "p", "pre", "section", "ul", "body", "html", "center",
+})  # fmt: skip
 BOLD = frozenset({"b", "strong"})
 
 
