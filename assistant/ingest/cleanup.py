@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.ingest.structure import heading_level
+
 
 def _decomposition_map(ranges: Sequence[tuple[int, int]], compat: bool) -> dict[int, int]:
     """Code points whose Unicode decomposition is one ideograph (`<compat>` ones if `compat`)."""
@@ -78,6 +80,9 @@ CODE_POINTS: dict[int, int] = {
     **_decomposition_map([KANGXI], compat=True),
     **_SUPPLEMENT,
     **_decomposition_map(COMPATIBILITY, compat=False),
+    # ⼾ decomposes to the traditional 戶, but Simplified Chinese fonts draw it with the glyph of 户,
+    # so `用⼾` in a mainland PDF means 用户 (the only such case in the Noto CJK SC faces)
+    0x2F3E: 0x6237,
 }
 
 
@@ -105,8 +110,8 @@ def join_pieces(left: str, right: str) -> str:
     left, right = left.rstrip(), right.lstrip()
     if not left or not right:
         return left + right
-    if left[-1] == "-" and len(left) > 1 and left[-2].isalpha() and right[0].islower():
-        return left[:-1] + right
+    if left[-1] == "-" and len(left) > 1 and left[-2].isalpha():
+        return (left[:-1] if right[0].islower() else left) + right  # `infor-mation`, but `GDP-Wachstum`
     if _wide(left[-1]) or _wide(right[0]):
         return left + right
     return f"{left} {right}"
@@ -191,30 +196,33 @@ def _furniture_key(text: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
 
 
-def _edges(page: Page) -> set[int]:
+def _edges(page: Page) -> tuple[set[int], set[int]]:
+    """(lines near the top or bottom edge, the outermost line at each edge), as indexes."""
     by_top = sorted(range(len(page.lines)), key=lambda i: page.lines[i].top)
-    return set(by_top[:BAND_LINES]) | set(by_top[-BAND_LINES:])
+    outer = set(by_top[:1]) | set(by_top[-1:])
+    return set(by_top[:BAND_LINES]) | set(by_top[-BAND_LINES:]), outer
 
 
 def drop_furniture(pages: Sequence[Page]) -> list[list[Line]]:
     """Each page's lines without running headers, footers and page numbers.
 
-    Only lines at a page's top or bottom edge are candidates: a page number alone on its line,
-    or a line that recurs (numbers aside) at the edges of many pages (`洛阳市委网信办`,
-    `file:///… 3/8`, a date and title printed by the browser).
+    Only lines at a page's top or bottom edge are candidates: a page number alone on the
+    outermost line, or one of the two lines at an edge when it recurs (numbers aside) at the
+    edges of many pages (`洛阳市委网信办`, `file:///… 3/8`, the date and title a browser prints).
     """
     edges = [_edges(page) for page in pages]
     seen: Counter[str] = Counter()
-    for page, idx in zip(pages, edges, strict=True):
-        seen.update({_furniture_key(page.lines[i].text) for i in idx})
+    for page, (band, _) in zip(pages, edges, strict=True):
+        seen.update({_furniture_key(page.lines[i].text) for i in band})
     need = max(2, REPEATED_SHARE * len(pages))
     repeated = {key for key, n in seen.items() if n >= need and key}
     out = []
-    for page, idx in zip(pages, edges, strict=True):
+    for page, (band, outer) in zip(pages, edges, strict=True):
         kept = [
             line
             for i, line in enumerate(page.lines)
-            if i not in idx or not (_PAGE_NUMBER.fullmatch(line.text) or _furniture_key(line.text) in repeated)
+            if not (i in band and _furniture_key(line.text) in repeated)
+            and not (i in outer and _PAGE_NUMBER.fullmatch(line.text))
         ]
         out.append(kept)
     return out
@@ -252,7 +260,8 @@ def _continues(prev: Line, line: Line, layout: _Layout, same_page: bool) -> bool
     full = prev.x1 >= layout.right - 1.5 * em
     indented = line.x0 >= layout.left + 1.2 * em
     resized = abs(line.size - prev.size) > 0.15 * max(prev.size, line.size)
-    return full and not indented and not resized and not (same_page and _apart(prev, line, layout))
+    heading = prev.text.rstrip()[-1:] in "。！？；：!?;:" and heading_level(line.text.strip()) > 0
+    return full and not indented and not resized and not heading and not (same_page and _apart(prev, line, layout))
 
 
 def _apart(prev: Line, line: Line, layout: _Layout) -> bool:

@@ -1,0 +1,269 @@
+"""Word and PDF reports: which PDF reader, what the clean-up does, and the answers they give.
+
+    python -m benchmarks.formats [--out benchmarks/results] [--keep DIR] [--questions ../shared/eval/dev.jsonl]
+
+1. Makes the report as .docx (python-docx) and as a PDF printed by headless Chromium with
+   the Noto CJK fonts (benchmarks/documents.py), and a 50-page PDF.
+2. PDF readers on the report's PDF: pypdfium2, pypdf and pdfplumber, each as it comes out of
+   the box, scored by character accuracy against the source text (1 − edit distance / source
+   length, white space ignored, as the evaluation ignores it), with radical code points
+   counted; then our reader (pypdfium2 + clean-up). Speed: seconds for the 50-page PDF.
+3. Each file alone in a corpus folder, the development questions, as
+   `assistant --corpus DIR --index IDX eval ../shared/eval/dev.jsonl` does; with the .txt for reference.
+
+Writes formats.md and formats.json into --out. Needs /usr/bin/chromium and fonts-noto-cjk (`make browser`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from benchmarks.common import DEV, machine
+from benchmarks.documents import (
+    REPORT,
+    chromium_available,
+    long_html,
+    print_pdf,
+    report_blocks,
+    report_html,
+    source_text,
+    write_docx,
+)
+
+Extractor = Callable[[Path], str]
+
+
+def char_accuracy(extracted: str, source: str) -> float:
+    """1 − (edit operations / source length) over the non-white-space characters."""
+    a, b = re.sub(r"\s+", "", source), re.sub(r"\s+", "", extracted)
+    errors = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            errors += max(i2 - i1, j2 - j1)
+    return max(0.0, 1 - errors / len(a))
+
+
+def radicals(text: str) -> int:
+    from assistant.ingest.cleanup import is_radical
+
+    return sum(1 for c in text if is_radical(c))
+
+
+def intact_paragraphs(extracted: str, paragraphs: list[str]) -> float:
+    """Share of the source's paragraphs (over 20 characters) found whole on one line: broken lines joined."""
+    lines = {re.sub(r"\s+", "", line) for line in extracted.splitlines()}
+    long = [re.sub(r"\s+", "", p) for p in paragraphs if len(p) > 20]
+    return sum(1 for p in long if p in lines) / len(long)
+
+
+def _pdfium(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+def _pypdf(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def _pdfplumber(path: Path) -> str:
+    import logging
+
+    import pdfplumber
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # a FontBBox warning per character otherwise
+    with pdfplumber.open(path) as pdf:
+        return "\n".join(page.extract_text() or "" for page in pdf.pages)
+
+
+def _ours(path: Path) -> str:
+    from assistant.ingest import read_document
+
+    return read_document(path, path.parent).text
+
+
+EXTRACTORS: dict[str, Extractor] = {
+    "pypdfium2": _pdfium,
+    "pypdf": _pypdf,
+    "pdfplumber": _pdfplumber,
+    "ours: pypdfium2 + clean-up": _ours,
+}
+
+
+def _timed(fn: Extractor, path: Path, repeat: int) -> tuple[str, float]:
+    times, text = [], ""
+    for _ in range(repeat):
+        started = time.perf_counter()
+        text = fn(path)
+        times.append(time.perf_counter() - started)
+    return text, statistics.median(times)
+
+
+def compare_readers(report_pdf: Path, long_pdf: Path, source: str, paras: list[str], repeat: int = 3) -> list[dict]:
+    from assistant.ingest.cleanup import fix_code_points
+
+    rows = []
+    for name, fn in EXTRACTORS.items():
+        text, seconds = _timed(fn, report_pdf, repeat)
+        _, long_seconds = _timed(fn, long_pdf, 1)
+        rows.append(
+            {
+                "reader": name,
+                "accuracy": round(char_accuracy(text, source), 4),
+                "accuracy, code points mapped": round(char_accuracy(fix_code_points(text), source), 4),
+                "radicals": radicals(text),
+                "paragraphs intact": round(intact_paragraphs(text, paras), 3),
+                "report seconds": round(seconds, 3),
+                "50 pages seconds": round(long_seconds, 2),
+            }
+        )
+    return rows
+
+
+def evaluate_corpus(corpus: Path, index: Path, embedder, questions: Path = DEV) -> dict:
+    """The development questions against one corpus folder, as `assistant eval` scores them."""
+    from assistant.config import Settings
+    from assistant.evaluate import read_questions, score
+    from assistant.pipeline import Assistant
+    from assistant.serialize import answer_to_dict
+
+    settings = Settings.load(corpus_dir=corpus, index_dir=index)
+    assistant = Assistant(settings, embedder=embedder)
+    qs = read_questions(questions)
+    answers = [answer_to_dict(assistant.final_answer(q["question"])) for q in qs]
+    summary, _ = score(qs, answers)
+    quoted = [s["text"] for a in answers for s in a["sources"]] + [a["answer"] for a in answers]
+    summary["radicals quoted"] = sum(radicals(t) for t in quoted)
+    summary["passages"] = len(assistant.index.passages)
+    return summary
+
+
+def run(out: Path, keep: Path | None = None, questions: Path = DEV) -> dict:
+    if not chromium_available():
+        raise SystemExit("needs /usr/bin/chromium and fonts-noto-cjk: run `make browser`")
+    from assistant.config import Settings
+    from assistant.embedder import Embedder
+
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="formats-"))
+    try:
+        blocks = report_blocks()
+        source, paras = source_text(blocks), [b.text for b in blocks]
+        folders = {name: work / name for name in ("txt", "docx", "pdf")}
+        for folder in folders.values():
+            folder.mkdir()
+        shutil.copy(REPORT, folders["txt"] / REPORT.name)
+        t = time.perf_counter()
+        docx_path = write_docx(blocks, folders["docx"] / "report.docx", meta_title="洛阳汇报")
+        made = {"docx seconds": round(time.perf_counter() - t, 2)}
+        t = time.perf_counter()
+        pdf_path = print_pdf(report_html(blocks), folders["pdf"] / "report.pdf")
+        made["pdf seconds"] = round(time.perf_counter() - t, 2)
+        long_pdf = print_pdf(long_html(blocks), work / "long.pdf")
+        readers = compare_readers(pdf_path, long_pdf, source, paras)
+        from assistant.ingest import read_document
+
+        docx_text = read_document(docx_path, docx_path.parent).text
+        docx_row = {
+            "accuracy": round(char_accuracy(docx_text, source), 4),
+            "paragraphs intact": round(intact_paragraphs(docx_text, paras), 3),
+        }
+        embedder = Embedder(Settings.load())
+        evals = {name: evaluate_corpus(folder, work / f"{name}-index", embedder, questions) for name, folder in folders.items()}
+        if keep:
+            keep.mkdir(parents=True, exist_ok=True)
+            for path in (docx_path, pdf_path, long_pdf):
+                shutil.copy(path, keep / path.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = {
+        "started": started,
+        "load average": round(load, 2),
+        "machine": machine(),
+        "made": made,
+        "pdf readers": readers,
+        "docx": docx_row,
+        "eval": evals,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "formats.json", json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    _write(out / "formats.md", report(results))
+    return results
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def report(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# Word and PDF reports",
+        "",
+        f"`python -m benchmarks.formats`, {r['started']}, {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+        f"load average {r['load average']} at the start.",
+        "",
+        "## PDF readers",
+        "",
+        "The report printed to PDF by headless Chromium (Noto CJK fonts, the browser's header and footer on",
+        "each of its 8 pages); accuracy against the report's text, white space ignored. Time: median of 3",
+        "reads of the report, one read of the 50-page PDF.",
+        "",
+        "| reader | accuracy | with code points mapped | radical code points | paragraphs intact |"
+        " report s | 50 pages s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in r["pdf readers"]:
+        lines.append(
+            f"| {row['reader']} | {row['accuracy']:.4f} | {row['accuracy, code points mapped']:.4f} | "
+            f"{row['radicals']} | {row['paragraphs intact']:.3f} | {row['report seconds']} | {row['50 pages seconds']} |"
+        )
+    d = r["docx"]
+    lines += [
+        "",
+        f"The .docx (python-docx): accuracy {d['accuracy']:.4f}, paragraphs intact {d['paragraphs intact']:.3f}.",
+        "",
+        "## The development questions, each file alone in a corpus folder",
+        "",
+        "| corpus | passages | hit@1 | hit@5 | answer | refused | false_refusal | radicals quoted |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in r["eval"].items():
+        lines.append(
+            f"| .{name} | {s['passages']} | {s['hit@1']} | {s['hit@5']} | {s['answer']} | {s['refused']} | "
+            f"{s['false_refusal']} | {s['radicals quoted']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--keep", type=Path, help="also copy the made .docx and PDFs here")
+    parser.add_argument("--questions", type=Path, default=DEV, help=f"questions to score (default {DEV})")
+    args = parser.parse_args(argv)
+    results = run(args.out, args.keep, args.questions)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
