@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.ingest.structure import heading_level
+from assistant.ingest.structure import starts_heading
 
 
 def _decomposition_map(ranges: Sequence[tuple[int, int]], compat: bool) -> dict[int, int]:
@@ -260,7 +260,7 @@ def _continues(prev: Line, line: Line, layout: _Layout, same_page: bool) -> bool
     full = prev.x1 >= layout.right - 1.5 * em
     indented = line.x0 >= layout.left + 1.2 * em
     resized = abs(line.size - prev.size) > 0.15 * max(prev.size, line.size)
-    heading = prev.text.rstrip()[-1:] in "。！？；：!?;:" and heading_level(line.text.strip()) > 0
+    heading = prev.text.rstrip()[-1:] in "。！？；：!?;:" and starts_heading(line.text.strip())
     return full and not indented and not resized and not heading and not (same_page and _apart(prev, line, layout))
 
 

@@ -30,9 +30,9 @@ def read(data: bytes, label: str) -> Extracted:
         document = docx.Document(io.BytesIO(data))
         blocks = [block for item in document.iter_inner_content() for block in _blocks(item)]
         meta_title = " ".join((document.core_properties.title or "").split())
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, AttributeError, SyntaxError) as err:
-        # lxml's XMLSyntaxError is a SyntaxError; a missing part is a KeyError
-        raise CorpusError(f"{label}: damaged or not a Word .docx file ({type(err).__name__})") from None
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, AttributeError, SyntaxError):
+        # lxml's XMLSyntaxError is a SyntaxError; a zip without the Word parts gives a KeyError
+        raise CorpusError(f"{label}: damaged or not a Word .docx file") from None
     return Extracted(text=_render(blocks), meta_title=meta_title)
 
 

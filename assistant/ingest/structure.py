@@ -35,6 +35,8 @@ CN_NUM = "一二三四五六七八九十百零〇"
 _LEVEL1 = re.compile(rf"[{CN_NUM}]+、")
 _LEVEL2 = re.compile(rf"[(（]\s*[{CN_NUM}]+\s*[)）]")
 _LEVEL3 = re.compile(r"\d{1,2}\s*[.．、](?!\s*\d)")
+# Chapters and parts above `一、`: 第一章 / 第一部分 / 第一篇 / 第一编, and 第一节 under them.
+_CHAPTER = re.compile(rf"第\s*[{CN_NUM}\d]{{1,3}}\s*(章|部分|篇|编|节)")
 _MD_HEADING = re.compile(r"[ \t]*(#{1,6})[ \t]+")
 _MD_BLOCK = re.compile(r"[-*+>]\s|\|")  # list, quote or table lines: never joined
 _DATE = re.compile(
@@ -45,6 +47,7 @@ _HEADING_END = "。！？"
 
 # Section ranks: Markdown depths nest outside the numbered headings of the text.
 _CN_RANK = {1: 10, 2: 11, 3: 12}
+_CHAPTER_RANK = {"节": 9}  # the others 8
 _BOLD_RANK = 13  # a bold lead-in heading sits under the numbered ones
 MAX_HEADING_CHARS = 80  # longer "headings" are numbered list items, not titles
 MAX_BOLD_HEADING_CHARS = 40  # a longer bold lead-in is emphasis, not a heading
@@ -162,6 +165,11 @@ def heading_level(line: str) -> int:
     return 0
 
 
+def starts_heading(line: str) -> bool:
+    """True if a line opens with a heading number: `一、` `（一）` `1.` or `第一章` `第一部分` `第一节`."""
+    return heading_level(line) > 0 or _CHAPTER.match(line) is not None
+
+
 def _heading_title(text: str) -> tuple[str, bool]:
     """(title, standalone): the title is the first sentence, without its end mark.
 
@@ -190,6 +198,7 @@ def _looks_like_title(line: _Line) -> bool:
         and not ends_sentence(t)
         and not _is_date(t)
         and heading_level(t) == 0
+        and not _CHAPTER.match(t)
         and line.md_depth == 0
     )
 
@@ -222,6 +231,8 @@ def _heading(line: _Line) -> tuple[int, str, bool] | None:
     """(rank, title, standalone) if the line is a heading."""
     if line.md_depth:
         return line.md_depth - 1, line.text.strip(), True
+    if (m := _CHAPTER.match(line.text)) and _nws(line.text) <= MAX_HEADING_CHARS and not ends_sentence(line.text):
+        return _CHAPTER_RANK.get(m.group(1), 8), line.text.strip(), True
     level = heading_level(line.text)
     if not level:
         return _bold_heading(line)
