@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
-from assistant.ingest import CorpusError, corpus_files, read_corpus, read_document
+from assistant.ingest import CorpusError, corpus_files, read_corpus, read_document, scan
 from assistant.schema import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -107,3 +108,88 @@ def test_junk_is_not_guessed(tmp_path: Path) -> None:
         read_document(tmp_path / "junk.txt", tmp_path)
 
 
+
+
+# --------------------------------------------------------------------------- safety
+
+
+OUTSIDE = "a symlink leading outside the corpus folder: skipped"
+
+
+def test_symlink_leading_outside_is_skipped_with_one_line(tmp_path: Path) -> None:
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("机密。", encoding="utf-8")
+    (corpus / "own.txt").write_text("正文。", encoding="utf-8")
+    os.symlink(outside / "secret.txt", corpus / "link.txt")
+    os.symlink(outside, corpus / "folder")
+    os.symlink(corpus / "own.txt", corpus / "alias.txt")  # inside: read (and then skipped as the same file)
+    docs, errors = read_corpus(corpus)
+    assert [d.name for d in docs] == ["alias.txt"]
+    assert sorted(str(e) for e in errors) == [
+        f"{corpus.as_posix()}/folder/: {OUTSIDE}",
+        f"{corpus.as_posix()}/link.txt: {OUTSIDE}",
+        f"{corpus.as_posix()}/own.txt: the same file as alias.txt: skipped",
+    ]
+    assert [p.name for p in corpus_files(corpus)] == ["alias.txt", "own.txt"]
+
+
+def test_symlink_loop_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("正文。", encoding="utf-8")
+    os.symlink(tmp_path / "loop.txt", tmp_path / "loop.txt")
+    docs, errors = read_corpus(tmp_path)
+    assert [d.name for d in docs] == ["a.txt"]
+    assert [str(e) for e in errors] == [f"{tmp_path.as_posix()}/loop.txt: {OUTSIDE}"]
+
+
+def test_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "big.txt").write_text("大" * 400_000, encoding="utf-8")  # 1.2 MB
+    (tmp_path / "small.txt").write_text("小。", encoding="utf-8")
+    docs, errors = read_corpus(tmp_path, max_file_mb=1)
+    assert [d.name for d in docs] == ["small.txt"]
+    assert [str(e) for e in errors] == [
+        f"{tmp_path.as_posix()}/big.txt: 1.1 MB, over the 1 MB limit (max_file_mb): skipped"
+    ]
+    monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "0.5")  # the setting's default comes from the environment
+    with pytest.raises(CorpusError, match=r"big\.txt: 1\.1 MB, over the 0\.5 MB limit"):
+        read_document(tmp_path / "big.txt", tmp_path)
+    assert len(read_corpus(tmp_path, max_file_mb=2)[0]) == 2
+
+
+def test_same_file_twice_under_two_names_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "b-copy.txt").write_text("同一份报告。", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("同一份报告。", encoding="utf-8")
+    docs, errors = read_corpus(tmp_path)
+    assert [d.name for d in docs] == ["a.txt"]
+    assert [str(e) for e in errors] == [f"{tmp_path.as_posix()}/b-copy.txt: the same file as a.txt: skipped"]
+
+
+def test_formats_we_do_not_read_are_named(tmp_path: Path) -> None:
+    for name in ("a.doc", "b.wps", "c.rtf", "d.odt", "e.png"):
+        (tmp_path / name).write_bytes(b"\xd0\xcf\x11\xe0")
+    files, skipped = scan(tmp_path)
+    assert files == []
+    assert sorted(str(e).rsplit("/", 1)[1] for e in skipped) == [
+        "a.doc: old Word .doc format is not supported: save it as .docx",
+        "b.wps: WPS .wps format is not supported: save it as .docx",
+        "c.rtf: RTF is not supported: save it as .docx",
+        "d.odt: OpenDocument .odt is not supported: save it as .docx",
+    ]
+    with pytest.raises(CorpusError, match=r"e\.png: not a supported format \(\.txt, \.md, \.docx, \.pdf, \.html"):
+        read_document(tmp_path / "e.png", tmp_path)
+
+
+def test_radicals_in_a_text_file_are_mapped_one_for_one(tmp_path: Path) -> None:
+    (tmp_path / "copied.txt").write_text("⼈⺠⽹：市委⽹信办仅有在编⼈员 11 ⼈。", encoding="utf-8")
+    doc = read_document(tmp_path / "copied.txt", tmp_path)
+    assert doc.text == "人民网：市委网信办仅有在编人员 11 人。"
+    assert (doc.format, doc.pages) == ("txt", None)
+
+
+def test_document_format_follows_the_name() -> None:
+    assert [Document(n, "", "", "").format for n in ("a.md", "b.TXT", "c.htm", "d.pdf", "e")] == [
+        "md", "txt", "html", "pdf", "txt",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="format must be one of"):
+        Document("a.txt", "", "", "", format="doc")

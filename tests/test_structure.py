@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import generated_docs
 
-from assistant.ingest import Paragraph, heading_level, paragraphs, read_document, title
+from assistant.ingest import Paragraph, heading_level, paragraphs, parse_date, read_document, report_date, title
 from assistant.schema import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -204,3 +204,64 @@ def test_report_excerpts_keep_every_character(data: st.DataObject, report: Docum
 def test_markdown_list_items_are_not_joined() -> None:
     paras = paragraphs(Document("l.md", "要点\n\n- 第一项\n- 第二项\n\n| 表 | 格 |\n", "utf-8", ""))
     assert [p.text for p in paras] == ["要点", "- 第一项", "- 第二项", "| 表 | 格 |"]
+
+
+# --------------------------------------------------------------------------- dates, chapters, bold lead-ins
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("(2016 年 11 月 21 日)", "2016-11-21"),
+        ("（2024年1月5日）", "2024-01-05"),
+        ("二〇一六年十一月二十一日", "2016-11-21"),
+        ("二〇二三年三月", "2023-03"),
+        ("2015 年", "2015"),
+        ("2016 年 13 月 1 日", None),
+        ("2016 年 2 月 30 日", None),
+        ("没有日期", None),
+    ],
+)
+def test_parse_date(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+def test_report_date_only_from_the_first_lines(report: Document) -> None:
+    assert report_date(report) == "2016-11-21"
+    text = "标题\n\n正文一。\n\n正文二。\n\n正文三。\n\n正文四。\n\n(2016 年 11 月 21 日)\n"
+    late = Document("t.txt", text, "utf-8", "")
+    assert report_date(late) is None
+
+
+def test_chapters_nest_outside_the_numbered_headings() -> None:
+    text = "总报告\n\n第一章 总则\n\n一、目的\n\n正文一。\n\n第二节 细则\n\n正文二。\n\n第二章 附则\n\n正文三。\n"
+    paras = paragraphs(Document("c.txt", text, "utf-8", ""))
+    body = {p.text: p.section for p in paras if p.kind == "body"}
+    assert body == {
+        "正文一。": ("总报告", "第一章 总则", "一、目的"),
+        "正文二。": ("总报告", "第一章 总则", "第二节 细则"),
+        "正文三。": ("总报告", "第二章 附则"),
+    }
+    assert paragraphs(Document("c.txt", "第一部分 总体情况\n\n正文。\n", "utf-8", ""))[0].kind == "heading"
+
+
+def test_bold_lead_ins_are_headings_only_where_a_reader_marked_real_bold() -> None:
+    text = "# 报告\n\n**主要做法**\n\n正文一。\n\n**一是加强领导。**成立小组。\n\n**整句加粗的强调。**\n\n正文二。\n"
+    sections = {p.text: p.section for p in paragraphs(Document("r.docx", text, "", ""))}
+    assert sections["正文一。"] == ("报告", "主要做法")
+    assert sections["一是加强领导。成立小组。"] == ("报告", "一是加强领导")
+    assert sections["整句加粗的强调。"] == ("报告", "一是加强领导")
+    # a Markdown file's `**` is emphasis as it always was
+    md = {p.text: p.section for p in paragraphs(Document("r.md", text, "utf-8", ""))}
+    assert md["主要做法正文一。"] == ("报告",) and md["一是加强领导。成立小组。"] == ("报告",)
+
+
+def test_lines_of_word_and_html_text_are_whole_paragraphs() -> None:
+    text = "标题\n\n正文的第一段没有句号\n\n第二段。\n"
+    assert [p.text for p in paragraphs(Document("w.docx", text, "", ""))] == ["标题", "正文的第一段没有句号", "第二段。"]
+    assert [p.text for p in paragraphs(Document("w.txt", text, "utf-8", ""))] == ["标题", "正文的第一段没有句号第二段。"]
+
+
+def test_title_falls_back_to_the_metadata_title() -> None:
+    doc = Document("dir/某报告.pdf", "今年以来，工作取得进展。\n", "", "", meta_title="元数据标题")
+    assert title(doc) == "元数据标题"
