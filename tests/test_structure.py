@@ -257,9 +257,9 @@ def test_bold_lead_ins_are_headings_only_where_a_reader_marked_real_bold() -> No
 
 
 def test_lines_of_word_and_html_text_are_whole_paragraphs() -> None:
-    text = "标题\n\n正文的第一段没有句号\n\n第二段。\n"
-    assert [p.text for p in paragraphs(Document("w.docx", text, "", ""))] == ["标题", "正文的第一段没有句号", "第二段。"]
-    assert [p.text for p in paragraphs(Document("w.txt", text, "utf-8", ""))] == ["标题", "正文的第一段没有句号第二段。"]
+    text = "标题\n\n第一段没有句号\n\n第二段。\n"
+    assert [p.text for p in paragraphs(Document("w.docx", text, "", ""))] == ["标题", "第一段没有句号", "第二段。"]
+    assert [p.text for p in paragraphs(Document("w.txt", text, "utf-8", ""))] == ["标题", "第一段没有句号第二段。"]
 
 
 def test_title_falls_back_to_the_metadata_title() -> None:
