@@ -64,7 +64,7 @@ def _one_line(exc: BaseException) -> str:
     "--corpus",
     "corpus_dir",
     type=click.Path(path_type=Path),
-    help="Folder of .txt/.md documents [env ASSISTANT_CORPUS_DIR; default ./corpus].",
+    help="Folder of .txt/.md/.docx/.pdf/.html documents [env ASSISTANT_CORPUS_DIR; default ./corpus].",
 )  # noqa: E501
 @click.option(
     "--index",

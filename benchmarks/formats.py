@@ -1,6 +1,6 @@
 """Word and PDF reports: which PDF reader, what the clean-up does, and the answers they give.
 
-    python -m benchmarks.formats [--out benchmarks/results] [--keep DIR] [--questions ../shared/eval/dev.jsonl]
+    python -m benchmarks.formats [--out benchmarks/results] [--keep DIR] [--questions FILE ...]
 
 1. Makes the report as .docx (python-docx) and as a PDF printed by headless Chromium with
    the Noto CJK fonts (benchmarks/documents.py), and a 50-page PDF.
@@ -8,8 +8,9 @@
    the box, scored by character accuracy against the source text (1 − edit distance / source
    length, white space ignored, as the evaluation ignores it), with radical code points
    counted; then our reader (pypdfium2 + clean-up). Speed: seconds for the 50-page PDF.
-3. Each file alone in a corpus folder, the development questions, as
-   `assistant --corpus DIR --index IDX eval ../shared/eval/dev.jsonl` does; with the .txt for reference.
+3. Each file alone in a corpus folder, the development questions (../shared/eval/dev.jsonl) and
+   our own (eval/questions.jsonl), as `assistant --corpus DIR --index IDX eval FILE` scores them;
+   the .txt for reference.
 
 Writes formats.md and formats.json into --out. Needs /usr/bin/chromium and fonts-noto-cjk (`make browser`).
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from assistant.ingest import paragraphs, read_document
 from assistant.schema import Document
-from benchmarks.common import DEV, machine
+from benchmarks.common import DEV, OWN, machine
 from benchmarks.documents import (
     REPORT,
     chromium_available,
@@ -42,6 +43,9 @@ from benchmarks.documents import (
     source_text,
     write_docx,
 )
+
+# the development questions (beside the checkout) when they are here, and our own
+QUESTION_SETS = [path for path in (DEV, OWN) if path.is_file()]
 
 
 def char_accuracy(extracted: str, source: str) -> float:
@@ -144,14 +148,19 @@ def compare_readers(report_pdf: Path, long_pdf: Path, source: str, paras: list[s
 
 
 def evaluate_corpus(corpus: Path, index: Path, embedder, questions: Path = DEV) -> dict:
-    """The development questions against one corpus folder, as `assistant eval` scores them."""
+    """The questions against one corpus folder, as `assistant --corpus DIR --index IDX eval` scores them."""
     from assistant.config import Settings
-    from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
-    from assistant.serialize import answer_to_dict
 
     settings = Settings.load(corpus_dir=corpus, index_dir=index)
-    assistant = Assistant(settings, embedder=embedder)
+    return score_assistant(Assistant(settings, embedder=embedder), questions)
+
+
+def score_assistant(assistant, questions: Path) -> dict:
+    """The scorer's summary, with the radical code points found in quoted sources and answers."""
+    from assistant.evaluate import read_questions, score
+    from assistant.serialize import answer_to_dict
+
     qs = read_questions(questions)
     answers = [answer_to_dict(assistant.final_answer(q["question"])) for q in qs]
     summary, _ = score(qs, answers)
@@ -161,12 +170,13 @@ def evaluate_corpus(corpus: Path, index: Path, embedder, questions: Path = DEV) 
     return summary
 
 
-def run(out: Path, keep: Path | None = None, questions: Path = DEV) -> dict:
+def run(out: Path, keep: Path | None = None, questions: list[Path] | None = None) -> dict:
     if not chromium_available():
         raise SystemExit("needs /usr/bin/chromium and fonts-noto-cjk: run `make browser`")
     from assistant.config import Settings
     from assistant.embedder import Embedder
 
+    questions = questions or QUESTION_SETS
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="formats-"))
@@ -193,7 +203,8 @@ def run(out: Path, keep: Path | None = None, questions: Path = DEV) -> dict:
         embedder = Embedder(Settings.load())
         evals = {}
         for name, folder in folders.items():
-            evals[name] = evaluate_corpus(folder, work / f"{name}-index", embedder, questions)
+            for path in questions:
+                evals[f"{name} {path.stem}"] = evaluate_corpus(folder, work / f"{name}-index", embedder, path)
         if keep:
             keep.mkdir(parents=True, exist_ok=True)
             for path in (docx_path, pdf_path, long_pdf):
@@ -252,15 +263,20 @@ def report(r: dict) -> str:
         "",
         f"The .docx (python-docx): accuracy {d['accuracy']:.4f}, paragraphs recovered {d['paragraphs recovered']:.3f}.",
         "",
-        "## The development questions, each file alone in a corpus folder",
+        "## The questions, each file alone in a corpus folder",
         "",
-        "| corpus | passages | hit@1 | hit@5 | answer | refused | false_refusal | radicals quoted |",
-        "|---|---|---|---|---|---|---|---|",
+        "`dev`: the development questions; `questions`: our own (eval/questions.jsonl). As",
+        "`assistant --corpus DIR --index IDX eval QUESTIONS` scores them; radical code points counted in",
+        "every answer and quoted source.",
+        "",
+        "| corpus | questions | passages | hit@1 | hit@5 | answer | refused | false_refusal | radicals quoted |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, s in r["eval"].items():
+    for key, s in r["eval"].items():
+        name, questions = key.split(" ", 1)
         lines.append(
-            f"| .{name} | {s['passages']} | {s['hit@1']} | {s['hit@5']} | {s['answer']} | {s['refused']} | "
-            f"{s['false_refusal']} | {s['radicals quoted']} |"
+            f"| .{name} | {questions} | {s['passages']} | {s['hit@1']} | {s['hit@5']} | {s['answer']} | "
+            f"{s['refused']} | {s['false_refusal']} | {s['radicals quoted']} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -269,7 +285,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--keep", type=Path, help="also copy the made .docx and PDFs here")
-    parser.add_argument("--questions", type=Path, default=DEV, help=f"questions to score (default {DEV})")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        action="append",
+        help=f"questions to score, repeatable (default: {DEV} if there, and {OWN.relative_to(OWN.parents[1])})",
+    )
     args = parser.parse_args(argv)
     results = run(args.out, args.keep, args.questions)
     print(report(results))

@@ -168,3 +168,19 @@ def test_no_title_falls_back_to_metadata_then_stem(tmp_path: Path) -> None:
     document.core_properties.title = "元数据标题"
     document.save(str(tmp_path / "有元数据.docx"))
     assert title(read_document(tmp_path / "有元数据.docx", tmp_path)) == "元数据标题"
+
+
+@pytest.mark.slow
+def test_report_docx_answers_like_the_text_file(made: Path, tmp_path: Path, assistant) -> None:
+    from benchmarks.formats import QUESTION_SETS, evaluate_corpus, score_assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.docx").write_bytes((made / "report.docx").read_bytes())
+    for questions in QUESTION_SETS:
+        ours = evaluate_corpus(corpus, tmp_path / "index", assistant.embedder, questions)
+        txt = score_assistant(assistant, questions)
+        assert ours["radicals quoted"] == 0
+        for key in ("hit@1", "hit@5", "answer"):
+            assert ours[key] >= min(txt[key] - 0.02, 0.9 if key == "hit@1" else 0.85), (questions.name, key, ours, txt)
+        assert ours["refused"] >= txt["refused"], (questions.name, ours, txt)

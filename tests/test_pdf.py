@@ -167,3 +167,20 @@ def test_other_readers_get_radicals_from_the_same_pdf_and_the_mapping_repairs_th
     fixed = fix_code_points(raw)
     assert not any(is_radical(c) for c in fixed)
     assert "人民" in fixed and "意见" in fixed and "网络" in fixed
+
+
+@browser
+@pytest.mark.slow
+def test_report_pdf_answers_like_the_text_file(pdfs: Path, tmp_path: Path, assistant) -> None:
+    from benchmarks.formats import QUESTION_SETS, evaluate_corpus, score_assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.pdf").write_bytes((pdfs / "report.pdf").read_bytes())
+    for questions in QUESTION_SETS:
+        ours = evaluate_corpus(corpus, tmp_path / "index", assistant.embedder, questions)
+        txt = score_assistant(assistant, questions)
+        assert ours["radicals quoted"] == 0
+        for key in ("hit@1", "hit@5", "answer"):
+            assert ours[key] >= min(txt[key] - 0.02, 0.9 if key == "hit@1" else 0.85), (questions.name, key, ours, txt)
+        assert ours["refused"] >= txt["refused"], (questions.name, ours, txt)
