@@ -262,6 +262,8 @@ def test_lines_of_word_and_html_text_are_whole_paragraphs() -> None:
     assert [p.text for p in paragraphs(Document("w.txt", text, "utf-8", ""))] == ["标题", "第一段没有句号第二段。"]
 
 
-def test_title_falls_back_to_the_metadata_title() -> None:
-    doc = Document("dir/某报告.pdf", "今年以来，工作取得进展。\n", "", "", meta_title="元数据标题")
-    assert title(doc) == "元数据标题"
+def test_title_falls_back_to_the_metadata_title_which_then_heads_the_sections() -> None:
+    text = "今年以来，工作取得进展。\n\n一、成绩\n\n正文。\n"
+    doc = Document("dir/某报告.pdf", text, "", "", meta_title="元数据")
+    assert title(doc) == "元数据"
+    assert [p.section for p in paragraphs(doc)] == [("元数据",), ("元数据", "一、成绩"), ("元数据", "一、成绩")]

@@ -106,7 +106,7 @@ def read_document(path: Path, root: Path, max_file_mb: float | None = None) -> D
         extracted = reader(data, label)
     except CorpusError:
         raise
-    except Exception as err:  # noqa: BLE001 — a parser's surprise on a damaged file is still one line
+    except Exception as err:  # a parser's surprise on a damaged file is still one line
         raise CorpusError(f"{label}: cannot read this .{fmt} file ({type(err).__name__}: {err})") from None
     name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
     return Document(

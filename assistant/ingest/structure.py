@@ -282,6 +282,8 @@ def paragraphs(doc: Document) -> list[Paragraph]:
         text = "".join(ln.text for ln in title_lines)
         top = (text.strip(),)
         out.append(Paragraph(top, text, tuple(o for ln in title_lines for o in ln.offsets), True, "title"))
+    elif doc.meta_title:  # a .docx/PDF/page without a title line still names its subject in its metadata
+        top = (doc.meta_title,)
     stack: list[tuple[int, str]] = []
     for line in lines[n_title:]:
         section = top + tuple(title for _, title in stack)
