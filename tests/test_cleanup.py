@@ -213,3 +213,19 @@ def test_headings_in_another_size_or_after_a_gap_are_not_joined() -> None:
 
 def test_no_lines_no_text() -> None:
     assert join_lines([[], []]) == ""
+
+
+def test_a_line_cut_short_by_a_long_word_still_continues() -> None:
+    page = [
+        _line("排满整行的正文，", 36, x0=LEFT + 2 * EM),
+        _line("又一行排满的正文，", 60),
+        _line("这一行停在一个放不下的长单词之前，", 84, x1=RIGHT - 3 * EM),
+        _line("internationalization 之后接着写完。", 108, x1=300),
+        _line("上一段到此结束。", 132, x0=LEFT + 2 * EM, x1=RIGHT - 3 * EM),
+        _line("这一行不缩进但上一行已经结束。", 156, x1=300),
+    ]
+    assert join_lines([page]).splitlines() == [
+        "排满整行的正文，又一行排满的正文，这一行停在一个放不下的长单词之前，internationalization 之后接着写完。",
+        "上一段到此结束。",
+        "这一行不缩进但上一行已经结束。",
+    ]

@@ -267,3 +267,9 @@ def test_title_falls_back_to_the_metadata_title_which_then_heads_the_sections() 
     doc = Document("dir/某报告.pdf", text, "", "", meta_title="元数据")
     assert title(doc) == "元数据"
     assert [p.section for p in paragraphs(doc)] == [("元数据",), ("元数据", "一、成绩"), ("元数据", "一、成绩")]
+
+
+def test_pdf_lines_are_joined_by_the_layout_not_again_by_the_text() -> None:
+    text = "报告\n\n一、总体\n\n工作成效\n今年以来，进展。\n"
+    assert [p.text for p in paragraphs(Document("r.pdf", text, "", ""))][-2:] == ["工作成效", "今年以来，进展。"]
+    assert [p.text for p in paragraphs(Document("r.txt", text, "", ""))][-1] == "工作成效今年以来，进展。"

@@ -255,9 +255,11 @@ def _layout(pages: Sequence[Sequence[Line]]) -> _Layout:
 
 
 def _continues(prev: Line, line: Line, layout: _Layout, same_page: bool) -> bool:
-    """The next line carries on the previous one's paragraph."""
+    """The next line carries on the previous one's paragraph: the previous one reaches the right
+    margin (or nearly, when it stops mid-sentence: a long Latin word or number did not fit)."""
     em = layout.em
-    full = prev.x1 >= layout.right - 1.5 * em
+    mid_sentence = prev.text.rstrip()[-1:] not in "。！？；：!?;:”」』）)"
+    full = prev.x1 >= layout.right - (4 if mid_sentence else 1.5) * em
     indented = line.x0 >= layout.left + 1.2 * em
     resized = abs(line.size - prev.size) > 0.15 * max(prev.size, line.size)
     heading = prev.text.rstrip()[-1:] in "。！？；：!?;:" and starts_heading(line.text.strip())

@@ -22,8 +22,9 @@ from assistant.schema import Document
 
 # Formats whose text marks headings with `#` (written so by the .docx and .html readers)
 MARKDOWN_FORMATS = frozenset({"md", "docx", "html"})
-# Formats whose readers write one paragraph a line: nothing to repair between lines
-WHOLE_PARAGRAPHS = frozenset({"docx", "html"})
+# Formats whose readers write one paragraph a line: nothing to repair between lines (the PDF
+# reader joins broken lines from the page layout, which knows more than the text does)
+WHOLE_PARAGRAPHS = frozenset({"docx", "html", "pdf"})
 
 # A line ending with one of these finishes a sentence (or a clause that may stand
 # alone); anything else followed by more body text was cut by a page break.
@@ -136,7 +137,7 @@ def _clean_line(raw: str, base: int, markdown: bool, markers: frozenset[int]) ->
 
 def _lines(doc: Document) -> list[_Line]:
     markdown = doc.format in MARKDOWN_FORMATS
-    bold_marked = doc.format in WHOLE_PARAGRAPHS  # only their readers write `**` for real bold type
+    bold_marked = doc.format in MARKDOWN_FORMATS - {"md"}  # only their readers write `**` for real bold type
     markers = bold_markers(doc.text)
     lines: list[_Line] = []
     blank = False
