@@ -44,9 +44,10 @@ def read(data: bytes, label: str) -> Extracted:
     meta_title = collapse_space(soup.title.get_text()) if soup.title else ""
     for tag in soup.find_all(_dropped):
         tag.decompose()
-    lines: list[str] = []
-    _walk(soup.body or soup, lines, [])
-    body = "\n\n".join(line for line in lines if line) + "\n" if any(lines) else ""
+    reader = _Reader()
+    reader.walk(soup.body or soup)
+    reader.flush("")
+    body = "\n\n".join(reader.lines) + "\n" if reader.lines else ""
     if not body.strip():
         raise CorpusError(f"{label}: no readable text in the page")
     return Extracted(text=body, encoding=encoding, meta_title=meta_title)
@@ -65,72 +66,61 @@ def _dropped(tag) -> bool:
     return tag.name == "header" and tag.find_parent(("article", "main")) is None
 
 
-class _Block:
-    """Text of the block being read: pieces and whether each is bold."""
+class _Reader:
+    """Walks the page, collecting one line per block; `pieces` is the block being read, with boldness."""
 
     def __init__(self) -> None:
+        self.lines: list[str] = []
         self.pieces: list[tuple[str, bool]] = []
 
-    def line(self, prefix: str = "") -> str:
-        text = collapse_space("".join(t for t, _ in self.pieces))
-        if not text:
-            return ""
-        lead = ""
-        for t, bold in self.pieces:
-            if not t.strip():
-                lead += t
+    def walk(self, node, bold: bool = False, prefix: str = "") -> None:
+        from bs4 import NavigableString, Tag
+        from bs4.element import PreformattedString
+
+        for child in node.children:
+            if isinstance(child, PreformattedString):  # comments, doctype, CDATA, processing instructions
                 continue
-            if not bold:
-                break
-            lead += t
-        lead = collapse_space(lead)
-        if lead and prefix == "" and text.startswith(lead):
-            text = f"**{lead}**{text[len(lead) :]}"
-        return prefix + text
+            if isinstance(child, NavigableString):
+                self.pieces.append((str(child), bold))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name == "br":
+                self.flush(prefix)
+            elif name == "table":
+                self.flush(prefix)
+                self.lines.extend(table_rows(_cells(child)))
+            elif name in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                self.flush(prefix)
+                text = collapse_space(child.get_text())
+                if text:
+                    self.lines.append(f"{'#' * int(name[1])} {text}")
+            elif name == "li":
+                self.flush(prefix)
+                self.walk(child, bold, "- ")
+                self.flush("- ")
+            elif name in BLOCKS:
+                self.flush(prefix)
+                self.walk(child, bold, prefix)
+                self.flush(prefix)
+            else:
+                self.walk(child, bold or name in BOLD, prefix)
 
-
-def _walk(node, lines: list[str], stack: list[_Block], bold: bool = False, prefix: str = "") -> None:
-    from bs4 import NavigableString, Tag
-    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
-
-    if not stack:
-        stack.append(_Block())
-    for child in node.children:
-        if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
-            continue
-        if isinstance(child, NavigableString):
-            stack[-1].pieces.append((str(child), bold))
-            continue
-        if not isinstance(child, Tag):
-            continue
-        name = child.name
-        if name == "br":
-            _flush(lines, stack, prefix)
-        elif name == "table":
-            _flush(lines, stack, prefix)
-            lines.extend(table_rows(_cells(child)))
-        elif name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            _flush(lines, stack, prefix)
-            text = collapse_space(child.get_text())
-            if text:
-                lines.append(f"{'#' * int(name[1])} {text}")
-        elif name == "li":
-            _flush(lines, stack, prefix)
-            _walk(child, lines, stack, bold, "- ")
-            _flush(lines, stack, "- ")
-        elif name in BLOCKS:
-            _flush(lines, stack, prefix)
-            _walk(child, lines, stack, bold, prefix)
-            _flush(lines, stack, prefix)
-        else:
-            _walk(child, lines, stack, bold or name in BOLD, prefix)
-
-
-def _flush(lines: list[str], stack: list[_Block], prefix: str) -> None:
-    line = stack[-1].line(prefix)
-    if line:
-        lines.append(line)
-    stack[-1] = _Block()
+    def flush(self, prefix: str) -> None:
+        """End the block being read: one line, with `**…**` around a bold lead-in (not in list items)."""
+        text = collapse_space("".join(t for t, _ in self.pieces))
+        if text:
+            lead = ""
+            for piece, bold in self.pieces:
+                if piece.strip() and not bold:
+                    break
+                lead += piece
+            lead = collapse_space(lead)
+            if lead and not prefix and text.startswith(lead):
+                text = f"**{lead}**{text[len(lead) :]}"
+            self.lines.append(prefix + text)
+        self.pieces = []
 
 
 def _cells(table) -> list[list[str]]:
