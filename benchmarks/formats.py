@@ -131,7 +131,7 @@ def compare_readers(report_pdf: Path, long_pdf: Path, source: str, paras: list[s
         out, seconds = _timed(fn, report_pdf, repeat)
         _, long_seconds = _timed(fn, long_pdf, 1)
         # a reader's raw text goes through the same paragraph reader a .txt file does
-        doc = out if isinstance(out, Document) else Document(report_pdf.name, out, "", "")
+        doc = out if isinstance(out, Document) else Document(report_pdf.with_suffix(".txt").name, out, "", "")
         mapped = replace(doc, text=fix_code_points(doc.text))
         rows.append(
             {
