@@ -113,7 +113,7 @@ def test_junk_is_not_guessed(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- safety
 
 
-OUTSIDE = "a symlink leading outside the corpus folder: skipped"
+OUTSIDE = "a symlink leading outside the corpus folder, not followed"
 
 
 def test_symlink_leading_outside_is_skipped_with_one_line(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_symlink_leading_outside_is_skipped_with_one_line(tmp_path: Path) -> Non
     assert sorted(str(e) for e in errors) == [
         f"{corpus.as_posix()}/folder/: {OUTSIDE}",
         f"{corpus.as_posix()}/link.txt: {OUTSIDE}",
-        f"{corpus.as_posix()}/own.txt: the same file as alias.txt: skipped",
+        f"{corpus.as_posix()}/own.txt: the same file as alias.txt, read once",
     ]
     assert [p.name for p in corpus_files(corpus)] == ["alias.txt", "own.txt"]
 
@@ -149,7 +149,7 @@ def test_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     docs, errors = read_corpus(tmp_path, max_file_mb=1)
     assert [d.name for d in docs] == ["small.txt"]
     assert [str(e) for e in errors] == [
-        f"{tmp_path.as_posix()}/big.txt: 1.1 MB, over the 1 MB limit (max_file_mb): skipped"
+        f"{tmp_path.as_posix()}/big.txt: 1.1 MB, over the 1 MB limit (max_file_mb)"
     ]
     monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "0.5")  # the setting's default comes from the environment
     with pytest.raises(CorpusError, match=r"big\.txt: 1\.1 MB, over the 0\.5 MB limit"):
@@ -162,7 +162,7 @@ def test_same_file_twice_under_two_names_is_read_once(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("同一份报告。", encoding="utf-8")
     docs, errors = read_corpus(tmp_path)
     assert [d.name for d in docs] == ["a.txt"]
-    assert [str(e) for e in errors] == [f"{tmp_path.as_posix()}/b-copy.txt: the same file as a.txt: skipped"]
+    assert [str(e) for e in errors] == [f"{tmp_path.as_posix()}/b-copy.txt: the same file as a.txt, read once"]
 
 
 def test_formats_we_do_not_read_are_named(tmp_path: Path) -> None:

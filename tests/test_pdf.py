@@ -154,7 +154,7 @@ def test_corrupt_and_scanned_files_next_to_good_ones(pdfs: Path, tmp_path: Path)
     assert len(messages) == 3 and all("\n" not in m for m in messages)
     assert messages[0].startswith("b-truncated.pdf: ")
     assert messages[1] == "c-scan.pdf: no text layer: OCR is not supported"
-    assert messages[2] == "d-copy.pdf: the same file as a-good.pdf: skipped"
+    assert messages[2] == "d-copy.pdf: the same file as a-good.pdf, read once"
 
 
 @browser

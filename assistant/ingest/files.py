@@ -36,7 +36,7 @@ UNSUPPORTED = {
     ".odt": "OpenDocument .odt is not supported: save it as .docx",
 }
 MB = 1024 * 1024
-OUTSIDE = "a symlink leading outside the corpus folder: skipped"
+OUTSIDE = "a symlink leading outside the corpus folder, not followed"
 
 
 def scan(root: Path) -> tuple[list[Path], list[CorpusError]]:
@@ -97,7 +97,7 @@ def read_document(path: Path, root: Path, max_file_mb: float | None = None) -> D
     try:
         size = path.stat().st_size
         if size > limit * MB:
-            raise CorpusError(f"{label}: {size / MB:.1f} MB, over the {limit:g} MB limit (max_file_mb): skipped")
+            raise CorpusError(f"{label}: {size / MB:.1f} MB, over the {limit:g} MB limit (max_file_mb)")
         data = path.read_bytes()
     except OSError as err:
         raise CorpusError(f"{label}: cannot read ({err.strerror or err})") from err
@@ -137,7 +137,7 @@ def read_corpus(root: Path, max_file_mb: float | None = None) -> tuple[list[Docu
             errors.append(err)
             continue
         if doc.sha256 in first:  # the same file under two names would answer twice with one source
-            errors.append(CorpusError(f"{path.as_posix()}: the same file as {first[doc.sha256]}: skipped"))
+            errors.append(CorpusError(f"{path.as_posix()}: the same file as {first[doc.sha256]}, read once"))
             continue
         first[doc.sha256] = doc.name
         docs.append(doc)
