@@ -204,7 +204,7 @@ def test_touching_a_file_without_changing_it_is_not_stale(
     corpus: Path, assistant: Assistant, settings: Settings
 ) -> None:
     os.utime(corpus / REPORT_NAME)
-    (corpus / "notes.pdf").write_bytes(b"%PDF-1.4")  # not a corpus file
+    (corpus / "notes.png").write_bytes(b"\x89PNG")  # not a corpus file
     assert check(settings.with_(corpus_dir=corpus), assistant.index) is None
 
 
