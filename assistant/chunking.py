@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from assistant.corpus import Paragraph, paragraphs
+from assistant.ingest import Paragraph, paragraphs
 from assistant.schema import Document, Passage
 
 SENTENCE_END = frozenset("。！？；…!?;")

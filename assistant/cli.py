@@ -21,9 +21,9 @@ _LIBRARY_ERRORS: tuple[type[Exception], ...] = ()
 
 
 def _library_errors() -> tuple[type[Exception], ...]:
-    from assistant.corpus import CorpusError
     from assistant.evaluate import QuestionsError
     from assistant.index import IndexProblem
+    from assistant.ingest import CorpusError
     from assistant.model import ModelError
     from assistant.pipeline import QuestionError
 
@@ -64,7 +64,7 @@ def _one_line(exc: BaseException) -> str:
     "--corpus",
     "corpus_dir",
     type=click.Path(path_type=Path),
-    help="Folder of .txt/.md documents [env ASSISTANT_CORPUS_DIR; default ./corpus].",
+    help="Folder of .txt/.md/.docx/.pdf/.html documents [env ASSISTANT_CORPUS_DIR; default ./corpus].",
 )  # noqa: E501
 @click.option(
     "--index",

@@ -45,6 +45,7 @@ class Settings:
     username: str = ""  # web login, both or neither
     password: str = ""
     max_question_chars: int = 500
+    max_file_mb: float = 50.0  # a corpus file larger than this is skipped with one line (assistant/ingest)
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -57,6 +58,8 @@ class Settings:
             raise ValueError(f"on_stale must be 'rebuild' or 'refuse', got {self.on_stale!r}")
         if self.answerer not in ("extractive", "llm"):
             raise ValueError(f"answerer must be 'extractive' or 'llm', got {self.answerer!r}")
+        if not self.max_file_mb > 0:
+            raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if bool(self.username) != bool(self.password):
             raise ValueError("set both ASSISTANT_USERNAME and ASSISTANT_PASSWORD, or neither")
 

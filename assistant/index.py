@@ -39,7 +39,7 @@ import numpy as np
 from assistant import lexicon
 from assistant.chunking import chunk_corpus, split_sentences
 from assistant.config import Settings
-from assistant.corpus import CorpusError, corpus_files, read_corpus
+from assistant.ingest import KINDS, CorpusError, corpus_files, read_corpus
 from assistant.schema import Passage
 from assistant.words import normalize, words
 
@@ -160,7 +160,7 @@ def build(settings: Settings, embedder: Embedder, progress: Progress | None = No
     documents, errors = read_corpus(settings.corpus_dir)
     if not documents:
         reasons = f" ({errors[0]})" if errors else ""
-        raise CorpusError(f"{settings.corpus_dir}: no readable .txt or .md files{reasons}")
+        raise CorpusError(f"{settings.corpus_dir}: no readable {KINDS} files{reasons}")
     if progress:
         progress("documents", len(documents), len(documents))
     passages = chunk_corpus(documents, settings.chunk_chars)

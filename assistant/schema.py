@@ -1,24 +1,39 @@
 """Plain data passed between the stages: corpus → passages → hits → answer.
 
 All records are frozen; change them with `dataclasses.replace`.
-Offsets are character offsets into the decoded text of the original file.
+Offsets are character offsets into `Document.text`: the decoded file, or the text extracted from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 SECTION_SEP = " › "
 
 
+FORMATS = ("txt", "md", "docx", "pdf", "html")
+
+
 @dataclass(frozen=True)
 class Document:
-    """One corpus file, decoded but otherwise exactly as received."""
+    """One corpus file as text: decoded (.txt/.md) or extracted and cleaned (.docx/.pdf/.html)."""
 
     name: str  # path relative to the corpus folder, with forward slashes
-    text: str  # the decoded original text; offsets point into this
-    encoding: str  # e.g. "utf-8", "utf-8-sig", "gb18030"
+    text: str  # the text offsets point into: a text file's characters, or the extracted text (assistant/ingest)
+    encoding: str  # e.g. "utf-8", "utf-8-sig", "gb18030"; "" for .docx and .pdf
     sha256: str  # of the file's bytes
+    format: str = ""  # one of FORMATS; "" takes it from the name's suffix (else "txt")
+    pages: int | None = None  # a PDF's page count; None for other formats
+    meta_title: str = ""  # the title the file's metadata gives (docx core title, PDF Title, HTML <title>)
+
+    def __post_init__(self) -> None:
+        if not self.format:
+            suffix = PurePosixPath(self.name).suffix.lower().lstrip(".")
+            suffix = "html" if suffix == "htm" else suffix
+            object.__setattr__(self, "format", suffix if suffix in FORMATS else "txt")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from strategies import CJK, generated_docs
 
 from assistant.chunking import chunk_corpus, chunk_document, nws_len, split_sentences
-from assistant.corpus import Paragraph, paragraphs, read_corpus, read_document
+from assistant.ingest import Paragraph, paragraphs, read_corpus, read_document
 from assistant.schema import Document, Passage
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -22,8 +22,8 @@ import pytest
 from conftest import kill_midway
 
 from assistant.config import DEFAULT_MODEL, Settings
-from assistant.corpus import CorpusError
 from assistant.index import FORMAT_VERSION, IndexProblem, build, check, ensure, load
+from assistant.ingest import CorpusError
 from assistant.pipeline import Assistant
 
 pytestmark = pytest.mark.slow
@@ -204,7 +204,7 @@ def test_touching_a_file_without_changing_it_is_not_stale(
     corpus: Path, assistant: Assistant, settings: Settings
 ) -> None:
     os.utime(corpus / REPORT_NAME)
-    (corpus / "notes.pdf").write_bytes(b"%PDF-1.4")  # not a corpus file
+    (corpus / "notes.png").write_bytes(b"\x89PNG")  # not a corpus file
     assert check(settings.with_(corpus_dir=corpus), assistant.index) is None
 
 
@@ -354,9 +354,10 @@ def test_unreadable_file_is_skipped_and_named(tmp_path: Path, assistant: Assista
 def test_empty_corpus_folder_is_a_corpus_error(tmp_path: Path, assistant: Assistant, settings: Settings) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (corpus / "notes.png").write_bytes(b"\x89PNG")
     ours = settings.with_(corpus_dir=corpus, index_dir=tmp_path / "index")
-    with pytest.raises(CorpusError, match=f"^{re.escape(str(corpus))}: no readable .txt or .md files$"):
+    kinds = ".txt, .md, .docx, .pdf or .html"
+    with pytest.raises(CorpusError, match=f"^{re.escape(str(corpus))}: no readable {kinds} files$"):
         build(ours, assistant.embedder)
     assert not (tmp_path / "index").exists()
 

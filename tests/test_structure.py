@@ -1,8 +1,7 @@
-"""Reading the corpus as received, and recovering the report's structure."""
+"""Recovering a document's structure: paragraphs, headings, title and date."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -11,16 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import generated_docs
 
-from assistant.corpus import (
-    CorpusError,
-    Paragraph,
-    corpus_files,
-    heading_level,
-    paragraphs,
-    read_corpus,
-    read_document,
-    title,
-)
+from assistant.ingest import Paragraph, heading_level, paragraphs, parse_date, read_document, report_date, title
 from assistant.schema import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -60,48 +50,7 @@ def assert_offsets_exact(doc: Document, paras: list[Paragraph]) -> None:
             last = off
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def test_reads_report_as_received(report: Document) -> None:
-    data = REPORT.read_bytes()
-    assert report.name == REPORT_NAME
-    assert report.encoding == "utf-8"
-    assert report.text == data.decode("utf-8")
-    assert report.sha256 == hashlib.sha256(data).hexdigest()
-
-
-def test_corpus_files_sorted_recursive_no_hidden(tmp_path: Path) -> None:
-    for rel in ["b.txt", "a/z.md", "a/y.TXT", ".hidden.txt", ".git/x.txt", "c/.d/e.txt", "notes.pdf", "f.txt.bak"]:
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("正文。", encoding="utf-8")
-    names = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
-    assert names == ["a/y.TXT", "a/z.md", "b.txt"]
-
-
-def test_document_name_uses_forward_slashes(tmp_path: Path) -> None:
-    (tmp_path / "sub" / "dir").mkdir(parents=True)
-    (tmp_path / "sub" / "dir" / "报告.txt").write_text("正文。", encoding="utf-8")
-    docs, errors = read_corpus(tmp_path)
-    assert errors == []
-    assert [d.name for d in docs] == ["sub/dir/报告.txt"]
-
-
-@pytest.mark.parametrize(("encoding", "expected"), [("gb18030", "gb18030"), ("utf-8-sig", "utf-8-sig")])
-def test_other_encodings_give_the_same_text(tmp_path: Path, report: Document, encoding: str, expected: str) -> None:
-    path = tmp_path / REPORT_NAME
-    path.write_bytes(report.text.encode(encoding))
-    doc = read_document(path, tmp_path)
-    assert doc.encoding == expected
-    assert doc.text == report.text  # BOM removed, nothing else changed
-    assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_gbk_bytes_are_read_as_gb18030(tmp_path: Path) -> None:
-    (tmp_path / "gbk.txt").write_bytes("关于网信工作的汇报。".encode("gbk"))
-    doc = read_document(tmp_path / "gbk.txt", tmp_path)
-    assert (doc.text, doc.encoding) == ("关于网信工作的汇报。", "gb18030")
+# --------------------------------------------------------------------------- structure
 
 
 def test_line_breaks_are_kept(tmp_path: Path) -> None:
@@ -112,37 +61,6 @@ def test_line_breaks_are_kept(tmp_path: Path) -> None:
     paras = paragraphs(doc)
     assert_offsets_exact(doc, paras)
     assert [p.text for p in paras] == ["标题", "一、总体", "正文第一句。"]
-
-
-def test_bad_files_are_reported_one_line_each_and_others_load(tmp_path: Path, report: Document) -> None:
-    (tmp_path / REPORT_NAME).write_bytes(REPORT.read_bytes())
-    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    (tmp_path / "broken.txt").write_bytes(b"abc\x80\xff" * 10)
-    docs, errors = read_corpus(tmp_path)
-    assert [d.text for d in docs] == [report.text]
-    assert len(errors) == 2
-    messages = sorted(str(e) for e in errors)
-    assert all("\n" not in m for m in messages)
-    assert messages[0].startswith(f"{(tmp_path / 'binary.txt').as_posix()}: binary")
-    assert messages[1] == f"{(tmp_path / 'broken.txt').as_posix()}: not UTF-8 or GB18030 text (byte 0x80 at offset 3)"
-
-
-def test_bad_bom_file_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf\xd6\xd0")
-    with pytest.raises(CorpusError, match=r"bom\.txt: not UTF-8"):
-        read_document(tmp_path / "bom.txt", tmp_path)
-
-
-def test_missing_folder_raises(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="no such folder") as err:
-        read_corpus(tmp_path / "nowhere")
-    assert "nowhere" in str(err.value)
-    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(CorpusError, match="not a folder"):
-        read_corpus(tmp_path / "file.txt")
-
-
-# --------------------------------------------------------------------------- structure
 
 
 def test_report_offsets_map_exactly(report: Document, report_paras: list[Paragraph]) -> None:
@@ -283,19 +201,75 @@ def test_report_excerpts_keep_every_character(data: st.DataObject, report: Docum
     assert "".join(_nws(p.text) for p in paras) == _nws(doc.text).replace("**", "")
 
 
-def test_confident_guess_reads_other_encodings(tmp_path: Path) -> None:
-    text = "Привет мир, как дела? Это тест. Сегодня хорошая погода и мы идём гулять."
-    (tmp_path / "ru.txt").write_bytes(text.encode("cp1251"))
-    doc = read_document(tmp_path / "ru.txt", tmp_path)
-    assert doc.text == text
-
-
-def test_junk_is_not_guessed(tmp_path: Path) -> None:
-    (tmp_path / "junk.txt").write_bytes(b"\x81\x20" * 20)
-    with pytest.raises(CorpusError, match=r"junk\.txt: not UTF-8 or GB18030 text \(byte 0x81 at offset 0\)"):
-        read_document(tmp_path / "junk.txt", tmp_path)
-
-
 def test_markdown_list_items_are_not_joined() -> None:
     paras = paragraphs(Document("l.md", "要点\n\n- 第一项\n- 第二项\n\n| 表 | 格 |\n", "utf-8", ""))
     assert [p.text for p in paras] == ["要点", "- 第一项", "- 第二项", "| 表 | 格 |"]
+
+
+# --------------------------------------------------------------------------- dates, chapters, bold lead-ins
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("(2016 年 11 月 21 日)", "2016-11-21"),
+        ("（2024年1月5日）", "2024-01-05"),
+        ("二〇一六年十一月二十一日", "2016-11-21"),
+        ("二〇二三年三月", "2023-03"),
+        ("2015 年", "2015"),
+        ("2016 年 13 月 1 日", None),
+        ("2016 年 2 月 30 日", None),
+        ("没有日期", None),
+    ],
+)
+def test_parse_date(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+def test_report_date_only_from_the_first_lines(report: Document) -> None:
+    assert report_date(report) == "2016-11-21"
+    text = "标题\n\n正文一。\n\n正文二。\n\n正文三。\n\n正文四。\n\n(2016 年 11 月 21 日)\n"
+    late = Document("t.txt", text, "utf-8", "")
+    assert report_date(late) is None
+
+
+def test_chapters_nest_outside_the_numbered_headings() -> None:
+    text = "总报告\n\n第一章 总则\n\n一、目的\n\n正文一。\n\n第二节 细则\n\n正文二。\n\n第二章 附则\n\n正文三。\n"
+    paras = paragraphs(Document("c.txt", text, "utf-8", ""))
+    body = {p.text: p.section for p in paras if p.kind == "body"}
+    assert body == {
+        "正文一。": ("总报告", "第一章 总则", "一、目的"),
+        "正文二。": ("总报告", "第一章 总则", "第二节 细则"),
+        "正文三。": ("总报告", "第二章 附则"),
+    }
+    assert paragraphs(Document("c.txt", "第一部分 总体情况\n\n正文。\n", "utf-8", ""))[0].kind == "heading"
+
+
+def test_bold_lead_ins_are_headings_only_where_a_reader_marked_real_bold() -> None:
+    text = "# 报告\n\n**主要做法**\n\n正文一。\n\n**一是加强领导。**成立小组。\n\n**整句加粗的强调。**\n\n正文二。\n"
+    sections = {p.text: p.section for p in paragraphs(Document("r.docx", text, "", ""))}
+    assert sections["正文一。"] == ("报告", "主要做法")
+    assert sections["一是加强领导。成立小组。"] == ("报告", "一是加强领导")
+    assert sections["整句加粗的强调。"] == ("报告", "一是加强领导")
+    # a Markdown file's `**` is emphasis as it always was
+    md = {p.text: p.section for p in paragraphs(Document("r.md", text, "utf-8", ""))}
+    assert md["主要做法正文一。"] == ("报告",) and md["一是加强领导。成立小组。"] == ("报告",)
+
+
+def test_lines_of_word_and_html_text_are_whole_paragraphs() -> None:
+    text = "标题\n\n第一段没有句号\n\n第二段。\n"
+    assert [p.text for p in paragraphs(Document("w.docx", text, "", ""))] == ["标题", "第一段没有句号", "第二段。"]
+    assert [p.text for p in paragraphs(Document("w.txt", text, "utf-8", ""))] == ["标题", "第一段没有句号第二段。"]
+
+
+def test_title_falls_back_to_the_metadata_title_which_then_heads_the_sections() -> None:
+    text = "今年以来，工作取得进展。\n\n一、成绩\n\n正文。\n"
+    doc = Document("dir/某报告.pdf", text, "", "", meta_title="元数据")
+    assert title(doc) == "元数据"
+    assert [p.section for p in paragraphs(doc)] == [("元数据",), ("元数据", "一、成绩"), ("元数据", "一、成绩")]
+
+
+def test_pdf_lines_are_joined_by_the_layout_not_again_by_the_text() -> None:
+    text = "报告\n\n一、总体\n\n工作成效\n今年以来，进展。\n"
+    assert [p.text for p in paragraphs(Document("r.pdf", text, "", ""))][-2:] == ["工作成效", "今年以来，进展。"]
+    assert [p.text for p in paragraphs(Document("r.txt", text, "", ""))][-1] == "工作成效今年以来，进展。"

@@ -1,18 +1,18 @@
-"""Read corpus files as received and recover their structure.
+"""Paragraphs, headings and the title of a document's text, whatever format it came from.
 
-Reading: detect the encoding (UTF-8 with or without BOM, GB18030, or a confident
-charset-normalizer guess) and keep the decoded text untouched, so that every
-offset handed out later points into exactly what the file says.
+Split the text into paragraphs with a heading path each, repairing what page breaks and
+Markdown conversion did (sentences cut by a blank line, `**` bold markers). Repairs never
+copy text: each clean character remembers its offset in `Document.text`.
 
-Structure: split the text into paragraphs with a heading path each, repairing
-what page breaks and Markdown conversion did (sentences cut by a blank line,
-`**` bold markers). Repairs never copy text: each clean character remembers its
-offset in the original.
+Headings: the numbering of Chinese official documents (`一、` `（一）` `1.`), Markdown `#`
+(which the .docx and .html readers also write for heading styles and `<h1>`–`<h6>`), and in
+.docx/.html text a bold lead-in (`**一是加强领导。**各级…`), which only those readers mark.
+The title (the first short lines) heads every section path.
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,8 +20,11 @@ from pathlib import Path
 
 from assistant.schema import Document
 
-SUFFIXES = (".txt", ".md")
-NUL = b"\x00"
+# Formats whose text marks headings with `#` (written so by the .docx and .html readers)
+MARKDOWN_FORMATS = frozenset({"md", "docx", "html"})
+# Formats whose readers write one paragraph a line: nothing to repair between lines (the PDF
+# reader joins broken lines from the page layout, which knows more than the text does)
+WHOLE_PARAGRAPHS = frozenset({"docx", "html", "pdf"})
 
 # A line ending with one of these finishes a sentence (or a clause that may stand
 # alone); anything else followed by more body text was cut by a page break.
@@ -33,6 +36,8 @@ CN_NUM = "一二三四五六七八九十百零〇"
 _LEVEL1 = re.compile(rf"[{CN_NUM}]+、")
 _LEVEL2 = re.compile(rf"[(（]\s*[{CN_NUM}]+\s*[)）]")
 _LEVEL3 = re.compile(r"\d{1,2}\s*[.．、](?!\s*\d)")
+# Chapters and parts above `一、`: 第一章 / 第一部分 / 第一篇 / 第一编, and 第一节 under them.
+_CHAPTER = re.compile(rf"第\s*[{CN_NUM}\d]{{1,3}}\s*(章|部分|篇|编|节)")
 _MD_HEADING = re.compile(r"[ \t]*(#{1,6})[ \t]+")
 _MD_BLOCK = re.compile(r"[-*+>]\s|\|")  # list, quote or table lines: never joined
 _DATE = re.compile(
@@ -43,103 +48,11 @@ _HEADING_END = "。！？"
 
 # Section ranks: Markdown depths nest outside the numbered headings of the text.
 _CN_RANK = {1: 10, 2: 11, 3: 12}
+_CHAPTER_RANK = {"节": 9}  # the others 8
+_BOLD_RANK = 13  # a bold lead-in heading sits under the numbered ones
 MAX_HEADING_CHARS = 80  # longer "headings" are numbered list items, not titles
+MAX_BOLD_HEADING_CHARS = 40  # a longer bold lead-in is emphasis, not a heading
 MAX_TITLE_CHARS = 60
-
-
-class CorpusError(Exception):
-    """A file or folder that cannot be read; the message is one line naming it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))  # one line, whatever the path holds
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def corpus_files(root: Path) -> list[Path]:
-    """Every .txt and .md file under root, sorted, hidden files and folders skipped."""
-    found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() in SUFFIXES and path.is_file():
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
-
-
-def decode(data: bytes, label: str) -> tuple[str, str]:
-    """Return (text, encoding) for a file's bytes, or raise CorpusError naming `label`."""
-    if NUL in data:
-        raise CorpusError(f"{label}: binary file (NUL byte at offset {data.index(NUL)})")
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError as err:
-            raise CorpusError(f"{label}: not UTF-8 text despite its BOM ({_where(data, err)})") from None
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as err:
-        first_error = err
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as err:
-        # the decoder that got further most likely is the intended one: point at its stumble
-        if err.start > first_error.start:
-            first_error = err
-    guess = _guess(data)
-    if guess is not None:
-        return guess
-    raise CorpusError(f"{label}: not UTF-8 or GB18030 text ({_where(data, first_error)})")
-
-
-def _guess(data: bytes) -> tuple[str, str] | None:
-    """charset-normalizer's best guess, only when it is confident."""
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # optional: without it, only UTF-8 and GB18030 are read
-        return None
-    best = from_bytes(data).best()
-    # low chaos alone is not enough: repeated junk bytes read as UTF-16 have none, but no coherence either
-    if best is None or best.chaos > 0.1 or best.coherence <= 0 or best.encoding.startswith("utf_"):
-        return None
-    try:
-        return data.decode(best.encoding), best.encoding
-    except (UnicodeDecodeError, LookupError):
-        return None
-
-
-def _where(data: bytes, err: UnicodeDecodeError) -> str:
-    return f"byte 0x{data[err.start]:02x} at offset {err.start}"
-
-
-def read_document(path: Path, root: Path) -> Document:
-    """Read one file as received: decoded text, its encoding and the bytes' SHA-256."""
-    label = path.as_posix()
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise CorpusError(f"{label}: cannot read ({err.strerror or err})") from err
-    text, encoding = decode(data, label)
-    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    return Document(name=name, text=text, encoding=encoding, sha256=hashlib.sha256(data).hexdigest())
-
-
-def read_corpus(root: Path) -> tuple[list[Document], list[CorpusError]]:
-    """All readable documents under root, and one error per file that is not."""
-    if not root.exists():
-        raise CorpusError(f"{root.as_posix()}/: no such folder")
-    if not root.is_dir():
-        raise CorpusError(f"{root.as_posix()}: not a folder")
-    docs: list[Document] = []
-    errors: list[CorpusError] = []
-    for path in corpus_files(root):
-        try:
-            docs.append(read_document(path, root))
-        except CorpusError as err:  # one bad file must not stop the others
-            errors.append(err)
-    return docs, errors
 
 
 # --------------------------------------------------------------------------- structure
@@ -170,6 +83,7 @@ class _Line:
     offsets: tuple[int, ...]
     blank_before: bool  # a blank line separates it from the previous line
     md_depth: int = 0  # Markdown heading depth, 0 if not a Markdown heading
+    bold_lead: int = 0  # how many leading characters of `text` are a `**…**` lead-in (.docx/.html)
 
 
 def _raw_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -198,8 +112,11 @@ def bold_markers(text: str) -> frozenset[int]:
     return frozenset(markers)
 
 
-def _clean_line(raw: str, base: int, markdown: bool, markers: frozenset[int]) -> tuple[str, tuple[int, ...], int]:
-    """Drop `**` (and a Markdown heading's `#` marks), strip, keep each char's offset."""
+def _clean_line(raw: str, base: int, markdown: bool, markers: frozenset[int]) -> tuple[str, tuple[int, ...], int, int]:
+    """Drop `**` (and a Markdown heading's `#` marks), strip, keep each char's offset.
+
+    Returns (text, offsets, Markdown depth, length of the `**…**` lead-in the line opens with).
+    """
     depth = 0
     skip = 0
     if markdown and (m := _MD_HEADING.match(raw)):
@@ -210,20 +127,26 @@ def _clean_line(raw: str, base: int, markdown: bool, markers: frozenset[int]) ->
         lo += 1
     while hi > lo and kept[hi - 1][0].isspace():
         hi -= 1
-    return "".join(c for c, _ in kept[lo:hi]), tuple(o for _, o in kept[lo:hi]), depth
+    lead = 0
+    opening = next((i for i in range(skip, len(raw)) if not raw[i].isspace()), len(raw))
+    if base + opening in markers and lo < hi:
+        closing = next((i for i in range(opening + 2, len(raw)) if base + i in markers), len(raw))
+        lead = sum(1 for _, o in kept[lo:hi] if o < base + closing)
+    return "".join(c for c, _ in kept[lo:hi]), tuple(o for _, o in kept[lo:hi]), depth, lead
 
 
 def _lines(doc: Document) -> list[_Line]:
-    markdown = doc.name.lower().endswith(".md")
+    markdown = doc.format in MARKDOWN_FORMATS
+    bold_marked = doc.format in MARKDOWN_FORMATS - {"md"}  # only their readers write `**` for real bold type
     markers = bold_markers(doc.text)
     lines: list[_Line] = []
     blank = False
     for base, raw in _raw_lines(doc.text):
-        text, offsets, depth = _clean_line(raw, base, markdown, markers)
+        text, offsets, depth, lead = _clean_line(raw, base, markdown, markers)
         if not text:
             blank = True
             continue
-        lines.append(_Line(text, offsets, blank or not lines, depth))
+        lines.append(_Line(text, offsets, blank or not lines, depth, lead if bold_marked else 0))
         blank = False
     return lines
 
@@ -241,6 +164,11 @@ def heading_level(line: str) -> int:
         if m and line[m.end() :].strip():
             return level
     return 0
+
+
+def starts_heading(line: str) -> bool:
+    """True if a line opens with a heading number: `一、` `（一）` `1.` or `第一章` `第一部分` `第一节`."""
+    return heading_level(line) > 0 or _CHAPTER.match(line) is not None
 
 
 def _heading_title(text: str) -> tuple[str, bool]:
@@ -271,6 +199,7 @@ def _looks_like_title(line: _Line) -> bool:
         and not ends_sentence(t)
         and not _is_date(t)
         and heading_level(t) == 0
+        and not _CHAPTER.match(t)
         and line.md_depth == 0
     )
 
@@ -303,13 +232,33 @@ def _heading(line: _Line) -> tuple[int, str, bool] | None:
     """(rank, title, standalone) if the line is a heading."""
     if line.md_depth:
         return line.md_depth - 1, line.text.strip(), True
+    if (m := _CHAPTER.match(line.text)) and _nws(line.text) <= MAX_HEADING_CHARS and not ends_sentence(line.text):
+        return _CHAPTER_RANK.get(m.group(1), 8), line.text.strip(), True
     level = heading_level(line.text)
     if not level:
-        return None
+        return _bold_heading(line)
     title, standalone = _heading_title(line.text)
     if _nws(title) > MAX_HEADING_CHARS:
         return None
     return _CN_RANK[level], title, standalone
+
+
+def _bold_heading(line: _Line) -> tuple[int, str, bool] | None:
+    """A short bold lead-in names a section: a whole bold line that is not a sentence stands
+    alone (`主要做法`); a bold opening phrase (`一是加强领导。`) is an inline heading."""
+    if not line.bold_lead:
+        return None
+    lead = line.text[: line.bold_lead].strip()
+    if not lead or _nws(lead) > MAX_BOLD_HEADING_CHARS:
+        return None
+    if line.bold_lead >= len(line.text.rstrip()):
+        if lead[-1] in "。！？；!?;":
+            return None  # an emphasised sentence
+        return _BOLD_RANK, lead.rstrip("：:，, "), True
+    if lead[-1] not in "。：:；，,;" and _nws(lead) > MAX_BOLD_HEADING_CHARS // 2:
+        return None
+    title = lead.rstrip("。：:；，,; ")
+    return (_BOLD_RANK, title, False) if title else None
 
 
 def _continues(prev: Paragraph, line: _Line, markdown: bool) -> bool:
@@ -322,7 +271,8 @@ def _continues(prev: Paragraph, line: _Line, markdown: bool) -> bool:
 def paragraphs(doc: Document) -> list[Paragraph]:
     """The document's paragraphs in order, repaired, each with its heading path."""
     lines = _lines(doc)
-    markdown = doc.name.lower().endswith(".md")
+    markdown = doc.format in MARKDOWN_FORMATS
+    repair = doc.format not in WHOLE_PARAGRAPHS
     out: list[Paragraph] = []
     n_title = _title_count(lines)
     # The title heads every section path: it names what each passage is about (a Wikipedia-style
@@ -333,6 +283,8 @@ def paragraphs(doc: Document) -> list[Paragraph]:
         text = "".join(ln.text for ln in title_lines)
         top = (text.strip(),)
         out.append(Paragraph(top, text, tuple(o for ln in title_lines for o in ln.offsets), True, "title"))
+    elif doc.meta_title:  # a .docx/PDF/page without a title line still names its subject in its metadata
+        top = (doc.meta_title,)
     stack: list[tuple[int, str]] = []
     for line in lines[n_title:]:
         section = top + tuple(title for _, title in stack)
@@ -345,7 +297,7 @@ def paragraphs(doc: Document) -> list[Paragraph]:
             out.append(Paragraph(section, line.text, line.offsets, is_heading=standalone, kind=kind))
         elif _is_date(line.text):
             out.append(Paragraph(section, line.text, line.offsets, kind="date"))
-        elif out and out[-1].section == section and _continues(out[-1], line, markdown):
+        elif repair and out and out[-1].section == section and _continues(out[-1], line, markdown):
             prev = out[-1]
             out[-1] = Paragraph(section, prev.text + line.text, prev.offsets + line.offsets)
         else:
@@ -354,8 +306,55 @@ def paragraphs(doc: Document) -> list[Paragraph]:
 
 
 def title(doc: Document) -> str:
-    """The document's title, or its file stem if it has none."""
+    """The document's title: its first short lines, else the title its metadata gives, else the file stem."""
     paras = paragraphs(doc)
     if paras and paras[0].kind == "title":
         return paras[0].text.strip()
-    return Path(doc.name).stem
+    return doc.meta_title or Path(doc.name).stem
+
+
+DATE_LINES = 4  # the date of a report stands among its first lines, under the title
+
+
+def report_date(doc: Document) -> str | None:
+    """The date among the document's first lines, ISO style: `(2016 年 11 月 21 日)` → "2016-11-21"
+    (or "2016-11", "2016" when that is all it says); None when there is none."""
+    for para in paragraphs(doc)[:DATE_LINES]:
+        if para.kind == "date":
+            return parse_date(para.text)
+    return None
+
+
+_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
+_DATE_PARTS = re.compile(r"([\d〇零一二三四五六七八九]{4})\s*年(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*月"
+                         r"(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*日)?)?")  # fmt: skip
+
+
+def parse_date(text: str) -> str | None:
+    """`2016 年 11 月 21 日` or `二〇一六年十一月二十一日` → "2016-11-21"; None if not a valid date."""
+    m = _DATE_PARTS.search(text)
+    if not m:
+        return None
+    year = int("".join(str(_DIGITS.get(c, c)) for c in m.group(1)))
+    month, day = (_number(g) if g else None for g in m.group(2, 3))
+    try:
+        datetime.date(year, month or 1, day or 1)
+    except (ValueError, TypeError):
+        return None
+    if month is None:
+        return f"{year:04d}"
+    return f"{year:04d}-{month:02d}" if day is None else f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _number(text: str) -> int | None:
+    """Arabic or Chinese numerals up to 99: `21`, `二十一`, `十一`, `三十`."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        if not all(c in _DIGITS for c in tens + ones):
+            return None
+        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+    if all(c in _DIGITS for c in text):
+        return int("".join(str(_DIGITS[c]) for c in text))
+    return None

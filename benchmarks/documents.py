@@ -1,0 +1,187 @@
+"""Real documents made here, for the tests and the formats benchmark: no file is downloaded.
+
+- the report as a Word file, written with python-docx from the .txt's structure: Title style,
+  Heading 1/2 styles, the third heading level and `**` passages as bold runs;
+- the report as HTML, and as a PDF printed from it by headless Chromium with Debian's Noto CJK
+  fonts, which reproduces what real government PDFs carry: lines broken inside sentences,
+  a header and a footer on every page (the browser's date, title, file address and `n/8`),
+  and radical code points in the text layer (⻅ for 见, ⽹ for 网) for readers that trust it;
+- a 50-page PDF (one section a page, a running header), and a scanned PDF: an image, no text layer.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.ingest import heading_level, paragraphs, read_document
+from assistant.ingest.structure import bold_markers
+from assistant.schema import Document
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "corpus" / "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
+CHROMIUM = "/usr/bin/chromium"
+CJK_FONTS = Path("/usr/share/fonts/opentype/noto")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph of the source: its kind, heading level (1–3, 0 for none) and runs of (text, bold)."""
+
+    kind: str  # "title", "date", "heading" or "body"
+    level: int
+    runs: tuple[tuple[str, bool], ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(t for t, _ in self.runs)
+
+
+def report_blocks(path: Path = REPORT) -> list[Block]:
+    """The report's paragraphs as the structure reader sees them, with its `**` spans as bold runs."""
+    doc = read_document(path, path.parent)
+    return document_blocks(doc)
+
+
+def document_blocks(doc: Document) -> list[Block]:
+    markers = sorted(bold_markers(doc.text))
+    bold_ranges = [(markers[i], markers[i + 3]) for i in range(0, len(markers) - 3, 4)]
+    blocks = []
+    for para in paragraphs(doc):
+        runs: list[tuple[str, bool]] = []
+        for ch, off in zip(para.text, para.offsets, strict=True):
+            bold = any(a < off < b for a, b in bold_ranges)
+            if runs and runs[-1][1] == bold:
+                runs[-1] = (runs[-1][0] + ch, bold)
+            else:
+                runs.append((ch, bold))
+        blocks.append(Block(para.kind, heading_level(para.text) if para.kind == "heading" else 0, tuple(runs)))
+    return blocks
+
+
+def source_text(blocks: list[Block]) -> str:
+    """What a perfect reader would extract: the paragraphs' text, one a line."""
+    return "\n".join(b.text for b in blocks)
+
+
+# --------------------------------------------------------------------------- Word
+
+
+def write_docx(blocks: list[Block], path: Path, meta_title: str = "") -> Path:
+    """A .docx as a person would write it: Title and Heading 1/2 styles, a bold third level."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = docx.Document()
+    if meta_title:
+        document.core_properties.title = meta_title
+    for block in blocks:
+        if block.kind == "title":
+            document.add_paragraph(block.text, style="Title")
+        elif block.kind == "heading" and block.level in (1, 2):
+            document.add_heading(block.text, level=block.level)
+        else:
+            para = document.add_paragraph()
+            if block.kind == "date":
+                para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            for text, bold in block.runs:
+                para.add_run(text).bold = bold or block.kind == "heading"
+    _save(path, document.save)
+    return path
+
+
+def _save(path: Path, save) -> None:
+    """Write to a temporary name, then rename: a killed test leaves no half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    save(str(tmp))
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- HTML and PDF
+
+STYLE = """
+@page { size: A4; margin: 25mm 22mm; }
+body { font-family: 'Noto Serif CJK SC', serif; font-size: 15pt; line-height: 1.6; }
+h1 { font-family: 'Noto Sans CJK SC', sans-serif; font-size: 20pt; text-align: center; }
+.date { text-align: center; }
+h2, h3, h4 { font-family: 'Noto Sans CJK SC', sans-serif; font-size: 15pt; margin: 0.4em 0; }
+p { text-indent: 2em; text-align: justify; margin: 0; }
+.page { page-break-after: always; }
+.running { position: fixed; top: 0; left: 0; right: 0; text-align: right; font-size: 9pt; color: #555; }
+"""
+
+
+def report_html(blocks: list[Block], title: str = "洛阳汇报", running_header: str = "") -> str:
+    """The report as a web page (headings `<h2>`–`<h4>`), to print or to read as HTML."""
+    body = []
+    for block in blocks:
+        text = "".join(f"<b>{html.escape(t)}</b>" if bold else html.escape(t) for t, bold in block.runs)
+        if block.kind == "title":
+            body.append(f"<h1>{text}</h1>")
+        elif block.kind == "date":
+            body.append(f'<p class="date">{text}</p>')
+        elif block.kind == "heading":
+            body.append(f"<h{block.level + 1}>{text}</h{block.level + 1}>")
+        else:
+            body.append(f"<p>{text}</p>")
+    return _page(title, "\n".join(body), running_header)
+
+
+def _page(title: str, body: str, running_header: str = "") -> str:
+    running = f'<div class="running">{html.escape(running_header)}</div>' if running_header else ""
+    return (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{running}\n{body}\n</body></html>\n"
+    )
+
+
+def long_html(blocks: list[Block], pages: int = 50) -> str:
+    """`pages` pages, one section each: a numbered heading and three of the report's paragraphs."""
+    body_paras = [b for b in blocks if b.kind == "body" and 60 <= len(b.text) <= 380]
+    sections = []
+    for n in range(pages):
+        paras = [body_paras[(3 * n + k) % len(body_paras)] for k in range(3)]
+        inner = "".join(f"<p>{html.escape(p.text)}</p>" for p in paras)
+        sections.append(f'<div class="page"><h2>第{n + 1}部分 工作情况之{n + 1}</h2>{inner}</div>')
+    return _page("网信工作资料汇编", "\n".join(sections), running_header="洛阳市委网信办 内部资料")
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() and CJK_FONTS.is_dir()
+
+
+def print_pdf(page_html: str, path: Path, header_footer: bool = True, timeout: float = 180) -> Path:
+    """Print an HTML page to `path` with headless Chromium (with its own header and footer on each page)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / (path.stem + ".html")
+        source.write_text(page_html, encoding="utf-8")
+        out = Path(tmp) / "out.pdf"
+        cmd = [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}",
+            *([] if header_footer else ["--no-pdf-header-footer"]), source.as_uri(),
+        ]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if result.returncode != 0 or not out.exists():
+            raise RuntimeError(f"chromium could not print {source.name}: {result.stderr.strip()[-300:]}")
+        shutil.move(str(out), path)
+    return path
+
+
+def scanned_pdf(path: Path, text: str = "扫描件：本页只有图像，没有文字层。") -> Path:
+    """A PDF whose only page is a picture of text, as a scanner makes it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_file = next(CJK_FONTS.glob("NotoSansCJK-Regular.ttc"), None)
+    font = ImageFont.truetype(str(font_file), 36) if font_file else ImageFont.load_default()
+    image = Image.new("RGB", (1240, 1754), "white")
+    ImageDraw.Draw(image).text((120, 160), text, fill="black", font=font)
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "scan.png"
+        image.save(png)
+        page = _page("扫描件", f'<img src="{png.as_uri()}" style="width:100%">')
+        return print_pdf(page, path, header_footer=False)
