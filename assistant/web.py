@@ -183,9 +183,9 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         `resolved_question`), so that a follow-up such as "那县里呢？" is understood.
         """
         if not isinstance(top_k, int | float) or not 1 <= int(top_k) <= API_TOP_K_MAX:
-            raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。")
+            raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。", print_exception=False)
         if answerer not in choices:
-            raise gr.Error(f"answerer 应为 {' 或 '.join(choices)}。")
+            raise gr.Error(f"answerer 应为 {' 或 '.join(choices)}。", print_exception=False)
         try:
             earlier = check_history(history, settings)
             if not isinstance(question, str):
@@ -196,14 +196,14 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             for answer in work:  # noqa: B007  (the last one is the answer: an LLM's grounded final text)
                 pass
         except QuestionError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
         except Busy:
-            raise gr.Error(BUSY) from None
+            raise gr.Error(BUSY, print_exception=False) from None
         except TimedOut:
-            raise gr.Error(TIMED_OUT) from None
+            raise gr.Error(TIMED_OUT, print_exception=False) from None
         except Exception:
             log.exception("API answering %r failed", str(question)[:200])
-            raise gr.Error(FAILED) from None
+            raise gr.Error(FAILED, print_exception=False) from None
         assert answer is not None  # noqa: S101  (Assistant.answers yields at least once)
         return answer_to_dict(_public(answer, settings))
 
