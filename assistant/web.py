@@ -33,7 +33,7 @@ from assistant.schema import Answer
 from assistant.serialize import answer_to_dict
 from assistant.server import allowed_hosts, create_app, launch
 
-__all__ = ["allowed_hosts", "build_app", "check_history", "create_app", "launch", "serve"]
+__all__ = ["allowed_hosts", "answerers", "build_app", "check_history", "create_app", "history_chars", "launch", "serve"]
 
 # Gradio reads this when a Blocks is created: no version check or telemetry calls home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

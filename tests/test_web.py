@@ -307,9 +307,14 @@ BRIEF = """# 信息化建设简报
 
 
 @pytest.fixture(scope="module")
-def library(assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def library_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("library")
+
+
+@pytest.fixture(scope="module")
+def library(assistant, library_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server over a corpus of two documents written here: a notice quoting markup, and a brief."""
-    corpus = tmp_path_factory.mktemp("library")
+    corpus = library_corpus
     (corpus / "notice.txt").write_text(NOTICE, encoding="utf-8")
     (corpus / "brief.md").write_text(BRIEF, encoding="utf-8")
     settings = assistant.settings.with_(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("library-index"))
@@ -345,6 +350,22 @@ def test_browser_page_follows_its_corpus(browser, library: str):
         assert page.outside == []
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_browser_page_takes_the_corpus_settings_file_on_the_next_load(browser, library: str, library_corpus: Path):
+    settings_file = library_corpus / ".assistant.toml"
+    settings_file.write_text('title = "信息化<b>文件</b>问答"\nexamples = ["全市共享数据目录有多少项？"]\n', "utf-8")
+    try:
+        page = Page(browser, library)
+        try:
+            page.page.get_by_text("全市共享数据目录有多少项？", exact=True).wait_for()
+            assert page.page.locator(".qa-header h1").inner_text() == "信息化<b>文件</b>问答"
+            assert page.page.get_by_text("关于“事件概况”，文中是怎么说的？", exact=True).count() == 0
+        finally:
+            page.close()
+    finally:
+        settings_file.unlink()
 
 
 @pytest.mark.browser
