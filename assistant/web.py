@@ -149,9 +149,9 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         yield "", messages, messages, history
         kept = ""  # what stays in the text box: the question, when it has to be asked again
         answerer = answerer if answerer in choices else choices[0]
-        k = min(max(int(top_k or settings.top_k), 1), TOP_K_MAX)
         titles = corpus.titles()
         try:
+            k = min(max(int(top_k or settings.top_k), 1), TOP_K_MAX)
             work = gate.stream(lambda: assistant.answers(question, history, top_k=k, answerer=answerer),
                                settings.request_timeout)  # fmt: skip
             for answer in work:
