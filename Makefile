@@ -12,18 +12,32 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# Every package's exact version and hashes, for all platforms and Python >= 3.10; `make lock` writes it.
+LOCK := requirements.lock
+UV := uv==0.13.8
 
-.PHONY: setup run index test test-fast lint browser benchmark llm-test
+.PHONY: setup run index test test-fast lint browser benchmark llm-test lock
 .DEFAULT_GOAL := run
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 setup: $(STAMP)
+
+# After adding a dependency to pyproject.toml (or merging one): write requirements.lock again.
+# torch is left out on purpose (installed first, by TORCH above): an override that never applies
+# drops it and the CUDA packages PyPI's build would pull in.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(UV)
+	printf 'torch ; sys_platform == "never"\n' > $(VENV)/lock-overrides.txt
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.10 --generate-hashes \
+	  --override $(VENV)/lock-overrides.txt --no-header --quiet -o $(LOCK)
 
 run: setup
 	$(BIN)/assistant web

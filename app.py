@@ -1,4 +1,5 @@
-"""Entry point for `python app.py`: the web chat, with settings from the ASSISTANT_* environment variables.
+"""Entry point for `python app.py`: the web chat, with settings from the environment
+(ASSISTANT_*, and Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT).
 
 The model and the index are loaded once, here, and shared by every session.
 """
@@ -8,8 +9,7 @@ from assistant.pipeline import Assistant
 from assistant.web import build_app, launch
 
 settings = Settings.load()
-assistant = Assistant(settings)
-demo = build_app(assistant, settings)
+demo = build_app(Assistant(settings), settings)
 
 if __name__ == "__main__":
     launch(demo, settings)

@@ -297,8 +297,8 @@ def eval_(
 
 
 @cli.command()
-@click.option("--host", help="Address to bind [env ASSISTANT_HOST; default 127.0.0.1].")
-@click.option("--port", type=int, help="Port [env ASSISTANT_PORT; default 7860].")
+@click.option("--host", help="Address to bind [env ASSISTANT_HOST, then GRADIO_SERVER_NAME; default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [env ASSISTANT_PORT, then GRADIO_SERVER_PORT; default 7860].")
 @click.pass_context
 def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Start the web chat (builds the index first if needed)."""

