@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 UV := uv==0.13.8
 
-.PHONY: setup run index test test-fast lint browser benchmark llm-test lock
+.PHONY: setup run index test test-fast lint browser benchmark llm-test lock train
 .DEFAULT_GOAL := run
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -41,6 +41,11 @@ lock:
 
 run: setup
 	$(BIN)/assistant web
+
+# The answer models (assistant/answer/*.json), trained again from the question sets; see training/train.py.
+train: setup
+	$(PY) -m pip install -q -e '.[train]'
+	$(PY) -m training.train
 
 index: setup
 	$(BIN)/assistant index
