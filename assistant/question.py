@@ -19,6 +19,7 @@ the question's vector); both answerers take the same value.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -56,6 +57,7 @@ class Question:
     counted: str  # the noun a quantity counts ("" when none is named)
     key_terms: tuple[str, ...]  # 《titles》, quoted names, proper names, Latin words, numbers
     phrases: tuple[str, ...]  # runs of content words, normalised
+    specific: tuple[str, ...]  # the phrases holding a rare word (by jieba's dictionary): what must be found
     words: tuple[str, ...]  # jieba search-mode words, stop words removed (BM25)
     content: tuple[str, ...]  # distinct content words, longest segmentation
     english: bool
@@ -79,20 +81,33 @@ _KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
         (Kind.REASON, r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
-        (Kind.TIME, r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|几月|几号|几点|哪个朝代|哪个年代|日期|年份|"
-                    r"\bwhen\b|what (?:date|year|time)|which (?:year|day|month)"),  # fmt: skip
-        (Kind.QUANTITY, rf"多少|(?<!哪)几[{_MEASURE}]?(?![乎])|多[大长高重远久宽深厚]|比例|百分之几|"
-                        r"how (?:many|much|long|old|far|big|high|large)|what (?:number|percentage|share)"),  # fmt: skip
+        (
+            Kind.TIME,
+            r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|几月|几号|几点|哪个朝代|哪个年代|日期|年份|"
+            r"\bwhen\b|what (?:date|year|time)|which (?:year|day|month)",
+        ),  # fmt: skip
+        (
+            Kind.QUANTITY,
+            rf"多少|(?<!哪)几[{_MEASURE}]?(?![乎])|多[大长高重远久宽深厚]|比例|百分之几|"
+            r"how (?:many|much|long|old|far|big|high|large)|what (?:number|percentage|share)",
+        ),  # fmt: skip
         (Kind.PERSON, r"谁|哪位|哪一位|何人|什么人(?!员)|哪个人|\bwho(?:m|se)?\b"),
         (Kind.LIST, r"哪些|哪几|包括什么|包括哪|有什么不同|\bwhat are\b|\bwhich\b"),
         (Kind.PLACE, rf"哪里|哪儿|在哪(?![些几])|何处|何地|什么地方|哪[个一座]?(?:{_PLACE_NOUN})|\bwhere\b"),
         (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{_ORG_NOUN})|什么(?:{_ORG_NOUN})|which (?:company|organi[sz]ation)"),
-        (Kind.NAME, r"叫什么|叫做什么|名字|名称|称为什么|称作什么|又称|别名|别称|简称|全称|艺名|笔名|原名|"
-                    r"前称|旧称|外号|绰号|称号|是什么名|\bcalled\b|\bname\b"),  # fmt: skip
+        (Kind.DEFINITION, r"是什么意思|指的是什么|是指什么|什么叫|含义|定义"),  # before NAME: 名称…是什么意思
+        (
+            Kind.NAME,
+            r"叫什么|叫做什么|名字|名称|称为什么|称作什么|又称|别名|别称|简称|全称|艺名|笔名|原名|"
+            r"前称|旧称|外号|绰号|称号|是什么名|\bcalled\b|\bname\b",
+        ),  # fmt: skip
         (Kind.MANNER, r"怎么(?!样)|怎样|如何|什么方式|什么方法|\bhow\b"),
-        (Kind.DEFINITION, r"^什么是|是什么意思|指的是什么|是指什么|什么叫|含义|定义|^what(?: is|'s)\b(?!.*\bof\b)"),
-        (Kind.YES_NO, r"是否|是不是|有没有|能不能|可不可以|会不会|吗[？?]?\s*$|"
-                      r"^(?:is|are|does|do|did|was|were|can|has|have)\b"),  # fmt: skip
+        (Kind.DEFINITION, r"^什么是|^what(?: is|'s)\b(?!.*\bof\b)"),
+        (
+            Kind.YES_NO,
+            r"是否|是不是|有没有|能不能|可不可以|会不会|吗[？?]?\s*$|"
+            r"^(?:is|are|does|do|did|was|were|can|has|have)\b",
+        ),  # fmt: skip
     )
 )
 _DEFINITION_TAIL = re.compile(r"^(?P<subject>[^，,。？?]{1,20}?)(?:是什么|是啥)[？?]?$")
@@ -140,11 +155,11 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ADMINISTRATIVE = re.compile(r"[各本全]?[省市县区乡镇村州]+")
 # Question and function words that end a phrase (besides stop words): 有 in 叶有 is not content.
 QUESTION_WORDS = re.compile(
-    rf"什么|哪[里儿些个位家天年]?|谁|(?:多少|几)[{_MEASURE}]?|怎么样?|怎样|如何|为什么|为何|何[时地处人]?|吗|呢|"
+    rf"什么|哪一?[里儿些个位家天年种]?|谁|第?(?:多少|几)[{_MEASURE}]?|怎么样?|怎样|如何|为什么|为何|何[时地处人]?|吗|呢|"
     r"是否|是不是|有没有"
 )
-# Function characters jieba sometimes glues to a content word (叶有, 人数约, 主任叫): trimmed off a phrase's ends.
-_EDGE = "有约叫各每那这该其"
+# Function characters that end a phrase besides the stop words: 下部叶|有, 人数|约, 主任|叫.
+_EDGE = frozenset("有约叫各每那这该其")
 
 
 @cache
@@ -160,13 +175,16 @@ def proper_names() -> dict[str, str]:
     return cached_json(f"jieba-proper-names-v{TAGS_VERSION}.json", compute)
 
 
-def is_proper_name(word: str) -> bool:
-    """A name, place or organisation by jieba's dictionary (开封 is tagged by another sense: 开封市 is a place)."""
+def is_proper_name(word: str, tags: tuple[str, ...] = _ENTITY_TAGS) -> bool:
+    """A name of one of jieba's `tags` classes (by default any: person, place, organisation, other).
+
+    开封 is tagged by another sense (to unseal): a word whose 市/县/省/区 form is a place is a place.
+    """
     if len(word) < 2 or _ADMINISTRATIVE.fullmatch(word):
         return False
-    tags = proper_names()
-    return tags.get(word, "").startswith(_ENTITY_TAGS) or any(
-        tags.get(word + suffix, "").startswith("ns") for suffix in ("市", "县", "省", "区")
+    known = proper_names()
+    return known.get(word, "").startswith(tags) or (
+        "ns" in tags and any(known.get(word + suffix, "").startswith("ns") for suffix in ("市", "县", "省", "区"))
     )
 
 
@@ -187,16 +205,36 @@ def _phrases(text: str) -> tuple[str, ...]:
     runs: list[str] = []
     for piece in QUESTION_WORDS.split(normalize(text)):
         current = ""
-        for word in _jieba().cut(piece):
-            if is_stopword(word) or not word.strip():
+        # Without HMM, words jieba does not know fall apart into characters, which the run joins again;
+        # with it, jieba glues function characters to names (叶有, 人数约).
+        for word in _jieba().cut(piece, HMM=False):
+            if is_stopword(word) or not word.strip() or word in _EDGE:
                 runs.append(current)
                 current = ""
             else:
                 current += word
         runs.append(current)
-    trimmed = (run.strip(_EDGE) for run in runs)
     # One character can be a whole phrase: 县 in 各县（市、区）.
-    return tuple(dict.fromkeys(run for run in trimmed if run and not re.fullmatch(r"[\W\d_]+", run)))
+    return tuple(dict.fromkeys(run for run in runs if run and not re.fullmatch(r"[\W\d_]+", run)))
+
+
+# log(total / frequency) in jieba's dictionary: 特点 8.8, 名字 9.3 are generic; 职务 9.6, 有效期 12.9 are not.
+SPECIFIC = 9.5
+
+
+def _specific(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """Phrases with a word rarer than SPECIFIC in general Chinese (unknown words are rare): a question's
+    `有效期` must be found in its answer, its `特点` need not be."""
+    from assistant.words import _jieba
+
+    dictionary = _jieba().dt
+    total = dictionary.total
+
+    def rare(word: str) -> bool:
+        frequency = dictionary.FREQ.get(word, 0)
+        return frequency == 0 or math.log(total / frequency) >= SPECIFIC
+
+    return tuple(p for p in phrases if any(rare(w) for w in dictionary.cut(p, HMM=False)))
 
 
 def phrase_coverage(phrase: str, text: str, shortest: int = 2) -> float:
@@ -232,12 +270,14 @@ def analyse(text: str) -> Question:
     content = content_words(clean)
     english = is_english(clean)
     kind = _kind(clean)
+    phrases = () if english else _phrases(clean)
     return Question(
         text=clean,
         kind=kind,
         counted=_counted(clean) if kind is Kind.QUANTITY and not english else "",
         key_terms=_key_terms(clean, content),
-        phrases=() if english else _phrases(clean),
+        phrases=phrases,
+        specific=_specific(phrases),
         words=tuple(words(clean)),
         content=tuple(content),
         english=english,

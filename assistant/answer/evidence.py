@@ -28,13 +28,13 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.question import Kind, Question, is_proper_name, phrase_coverage
+from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Hit
 from assistant.words import normalize, words
 
 __all__ = [
     "ANSWER_FEATURES", "BRIDGE_CREDIT", "FEATURES", "Candidate", "Reading",
-    "answer_features", "coverage", "holds_kind", "read", "sentence_features",
+    "answer_features", "coverage", "holds_kind", "names_another", "read", "sentence_features",
 ]  # fmt: skip
 
 BRIDGE_CREDIT = 0.7  # a question word the corpus never uses, met through a dictionary stand-in, counts this much
@@ -113,14 +113,20 @@ FEATURES = (
     "kind", "holds_kind", "number_near_counted", "has_number", "has_date", "has_name",
     "length", "new_characters", "position", "first_of_document", "passage_rank", "passage_score",
     "passage_dense", "passage_sparse", "previous_beyond_section", "next_beyond_section", "common_run",
-    "beyond_gap", "words_gap", "marker", "defines",
+    "beyond_gap", "words_gap", "marker", "defines", "weakest_specific_context", "weakest_specific_passage",
+    "phrases_heading", "names_another",
 )  # fmt: skip
 KIND_CODES = {kind: n for n, kind in enumerate(Kind)}
 
 _NUMBER = re.compile(
     r"\d|[一二三四五六七八九十两百千万亿]+\s*[余多]?\s*[个家起次条人年月项名位种件批所天周岁块类级座本部篇首场届]"
 )
-_DATE = re.compile(r"\d+\s*[年月日]|[今去明]年|近年|[一二三四五六七八九十]+月|[元初末]年|世纪|年代|朝|时期|期间")
+# A time: a date or year, an age, a season or time of day, a period, or a time relative to an event (…后, …的时候).
+_DATE = re.compile(
+    r"\d+\s*(?:万|多|余)?\s*[年月日时点号岁]|[今去明前后同次翌当]年|近年|[一二三四五六七八九十]+[月岁]|[元初末]年|世纪|年代|"
+    r"朝|时期|期间|时代|时候|之后|以后|之前|以前|[前后]期|早期|晚期|中期|年间|当日|当天|当时|早上|上午|中午|下午|晚上|"
+    r"凌晨|傍晚|夜间|[春夏秋冬][季天]|至今|目前|现在|后来|此后|同年|随后|[\u4e00-\u9fff]{2}后[，。,]"
+)
 _ORDINAL = re.compile(r"第[一二三四五六七八九十\d]+")
 _QUOTE = re.compile(r"《[^》]+》|“[^”]+”|「[^」]+」|『[^』]+』")
 _REASON = re.compile(r"因为|由于|因此|所以|为了|原因|导致|以致|以便|因而|故|缘于|鉴于")
@@ -157,6 +163,8 @@ def holds_kind(sentence: str, question: Question) -> bool:
     """
     kind = question.kind
     if kind is Kind.QUANTITY:
+        if "第几" in question.text:  # asks for a rank: 第三 answers it
+            return bool(_ORDINAL.search(sentence) or _NUMBER.search(sentence))
         return bool(_NUMBER.search(_quantities(sentence, question)))
     if kind is Kind.TIME:
         return bool(_DATE.search(sentence))
@@ -179,6 +187,28 @@ def _has_place(sentence: str, question: Question) -> bool:
     for m in _PLACE_NAME.finditer(normalize(sentence)):
         name = m.group(0)
         if not _NOT_A_PLACE.match(name) and not _NOT_IN_A_NAME.intersection(name) and name not in asked:
+            return True
+    return False
+
+
+TITLE_NAME_CHARS = 12  # a title this short names one thing (an article's subject), not a whole report
+
+
+def names_another(question: Question, title: str, document: str) -> bool:
+    """Whether the question names another thing of the same kind as the one the document is named after.
+
+    Chinese names put the head noun last: a question about 长柄艾纳香, put to a document titled
+    狭叶艾纳香 that never names 长柄艾纳香, shares only the head 艾纳香 — that document describes
+    another plant. A question naming the title whole, or only less specific (艾纳香属), is about it.
+    """
+    title = normalize(title)
+    if not 3 <= len(title) <= TITLE_NAME_CHARS:
+        return False
+    for phrase in question.phrases:
+        if title in phrase or phrase in title or phrase in document:
+            continue
+        shared = next((title[i:] for i in range(1, len(title) - 1) if phrase.endswith(title[i:])), "")
+        if len(shared) >= 2 and len(phrase) > len(shared):
             return True
     return False
 
@@ -235,13 +265,21 @@ def coverage(content: Sequence[str], bridges: dict[str, list[str]], text: str, r
     return got / total if total else 0.0
 
 
-def _phrases_in(phrases: Sequence[str], text: str) -> float:
+Bridges = dict[str, list[str]]
+
+
+def _share(phrase: str, text: str, bridges: Bridges) -> float:
+    flags = _covered(phrase, text, bridges)
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def _phrases_in(phrases: Sequence[str], text: str, bridges: Bridges) -> float:
     """Length-weighted phrase coverage of `text` (1.0 when the question has no phrases)."""
     total = sum(len(p) for p in phrases)
-    return sum(len(p) * phrase_coverage(p, text) for p in phrases) / total if total else 1.0
+    return sum(len(p) * _share(p, text, bridges) for p in phrases) / total if total else 1.0
 
 
-def _beyond(phrases: Sequence[str], section: str, text: str) -> float:
+def _beyond(phrases: Sequence[str], section: str, text: str, bridges: Bridges) -> float:
     """Of the phrase characters the section path does not already cover, the share `text` covers.
 
     The document title and headings say what a passage is about; the answering sentence is the one
@@ -249,27 +287,38 @@ def _beyond(phrases: Sequence[str], section: str, text: str) -> float:
     """
     got = total = 0
     for p in phrases:
-        in_section = _covered(p, section)
-        in_text = _covered(p, text)
-        for s, t in zip(in_section, in_text, strict=True):
+        for s, t in zip(_covered(p, section, bridges), _covered(p, text, bridges), strict=True):
             if not s:
                 total += 1
                 got += t
     return got / total if total else 1.0
 
 
-def _covered(phrase: str, text: str, shortest: int = 2) -> list[bool]:
+def _covered(phrase: str, text: str, bridges: Bridges, shortest: int = 2) -> list[bool]:
+    """Which characters of `phrase` lie in a run of at least `shortest` characters found in `text`, or in a
+    word of the question that the corpus never uses but one of whose dictionary stand-ins `text` holds
+    (牢骚 → 怨言: a paraphrase covers what it stands for)."""
     n = len(phrase)
-    covered = [False] * n
     if n < shortest:
-        return [phrase in text] * n
-    for i in range(n - shortest + 1):
-        length = 0
-        while i + length < n and phrase[i : i + length + 1] in text:
-            length += 1
-        if length >= shortest:
-            covered[i : i + length] = [True] * length
+        covered = [phrase in text] * n
+    else:
+        covered = [False] * n
+        for i in range(n - shortest + 1):
+            length = 0
+            while i + length < n and phrase[i : i + length + 1] in text:
+                length += 1
+            if length >= shortest:
+                covered[i : i + length] = [True] * length
+    for word, stand_ins in bridges.items():
+        at = phrase.find(word)
+        if at >= 0 and any(t in text for t in stand_ins):
+            covered[at : at + len(word)] = [True] * len(word)
     return covered
+
+
+def _weakest(phrases: Sequence[str], text: str, bridges: Bridges) -> float:
+    """The coverage of the least covered phrase (1.0 when there are none)."""
+    return min((_share(p, text, bridges) for p in phrases), default=1.0)
 
 
 def _keys_in(keys: Sequence[str], text: str) -> float:
@@ -309,6 +358,7 @@ def sentence_features(
     best_cosine = max(c.cosine for c in candidates)
     asked = re.sub(r"[\W_]+", "", normalize(question.text))
     phrases = question.phrases
+    bridges = question.bridges
     keys = question.key_terms
     max_sparse = max((h.sparse or 0.0) for h in hits) or 1.0
     by_hit: dict[int, list[Candidate]] = {}
@@ -325,7 +375,7 @@ def sentence_features(
         if key not in beyond_cache:
             section = passage_cache[hit_no][2]
             text = normalize(hits[hit_no].passage.text[c.start : c.end])
-            beyond_cache[key] = _beyond(phrases, section, text)
+            beyond_cache[key] = _beyond(phrases, section, text, bridges)
         return beyond_cache[key]
 
     subject = question.phrases[0] if question.phrases else ""
@@ -337,19 +387,27 @@ def sentence_features(
         if c.hit_no not in passage_cache:
             section = normalize(passage.section_path)
             whole = normalize(passage.indexed_text())
+            # The sentence's own heading (not the document title): 4.正确处理安全和发展关系 names what follows it.
+            heading = normalize(passage.section[-1]) if len(passage.section) > 1 else ""
             passage_cache[c.hit_no] = (
                 coverage(question.content, question.bridges, whole, corpus.rarity),
                 _keys_in(keys, whole),
                 section,
-                whole,
+                _weakest(question.specific, whole, bridges),
+                _phrases_in(phrases, heading, bridges) if heading else 0.0,
             )
-        words_passage, keys_passage, section, _ = passage_cache[c.hit_no]
+        words_passage, keys_passage, section, specific_passage, phrases_heading = passage_cache[c.hit_no]
         if passage.doc not in doc_cache:
             document = corpus.document_text(passage.doc)
-            per_phrase = [phrase_coverage(p, document) for p in phrases]
-            doc_cache[passage.doc] = (_phrases_in(phrases, document), min(per_phrase, default=1.0),
-                                      _keys_in(keys, document))  # fmt: skip
-        phrases_document, weakest_document, keys_document = doc_cache[passage.doc]
+            per_phrase = [_share(p, document, bridges) for p in phrases]
+            title = passage.section[0] if passage.section else ""
+            doc_cache[passage.doc] = (
+                _phrases_in(phrases, document, bridges),
+                min(per_phrase, default=1.0),
+                _keys_in(keys, document),
+                float(names_another(question, title, document)),
+            )
+        phrases_document, weakest_document, keys_document, another = doc_cache[passage.doc]
         raw = passage.text[c.start : c.end]
         sentence = normalize(raw)
         context = f"{section}\n{sentence}"
@@ -363,8 +421,8 @@ def sentence_features(
                 coverage(question.content, question.bridges, sentence, corpus.rarity),
                 coverage(question.content, question.bridges, context, corpus.rarity),
                 words_passage,
-                _phrases_in(phrases, sentence),
-                _phrases_in(phrases, context),
+                _phrases_in(phrases, sentence, bridges),
+                _phrases_in(phrases, context, bridges),
                 beyond(c.hit_no, c),
                 phrases_document,
                 weakest_document,
@@ -393,6 +451,10 @@ def sentence_features(
                 0.0,
                 float(bool(marker.search(sentence))) if marker else 0.0,
                 float(_defines(sentence, subject, section)),
+                _weakest(question.specific, context, bridges),
+                specific_passage,
+                phrases_heading,
+                another,
             )
         )
     x = np.asarray(rows, dtype=np.float32)
@@ -419,19 +481,19 @@ def _defines(sentence: str, subject: str, section: str) -> bool:
     return bool(subject) and (subject in named or named in subject or pronoun or named in section)
 
 
-
 ANSWER_FEATURES = (
     "best_score", "margin", "share", "candidates",
     "cosine", "best_cosine", "words_sentence", "words_context", "words_passage",
     "phrases_sentence", "phrases_context", "phrases_beyond_section", "phrases_document", "weakest_phrase_document",
     "best_weakest_phrase_document", "keys_sentence", "keys_passage", "keys_document", "has_keys",
     "kind", "holds_kind", "number_near_counted", "any_holds_kind", "new_characters",
-    "passage_score", "top_dense", "english", "question_length",
+    "passage_score", "top_dense", "english", "question_length", "weakest_specific_context",
+    "weakest_specific_passage", "marker", "defines",
 )  # fmt: skip
 _COPIED = ("cosine", "words_sentence", "words_context", "words_passage", "phrases_sentence", "phrases_context",
            "phrases_beyond_section", "phrases_document", "weakest_phrase_document", "keys_sentence", "keys_passage",
            "keys_document", "has_keys", "kind", "holds_kind", "number_near_counted", "new_characters",
-           "passage_score")  # fmt: skip
+           "passage_score", "weakest_specific_context", "weakest_specific_passage", "marker", "defines")  # fmt: skip
 
 
 def answer_features(reading: Reading, scores: np.ndarray, best: int) -> np.ndarray:

@@ -4,19 +4,21 @@ From a `Reading` (the question, the passages read and the evidence on each of th
 see `evidence.py`), in four explainable steps:
 
 1. **Choose.** The learned ranker (`model.ranker()`) scores every sentence; the best one that
-   holds the asked kind is the answer candidate (a quantity question needs a sentence with a
-   number: a sentence without one cannot answer it, however close). The sources are reordered
-   by their best sentence's score, so the cited passage comes first.
+   can answer is the answer candidate: it holds the asked kind when that can be checked (a
+   quantity question needs a number, a time question a time), and its document is not named
+   after another thing of the kind the question names (狭叶艾纳香 for a question about
+   长柄艾纳香). The sources are reordered by their best sentence's score, so the cited passage
+   comes first.
 2. **Check.** A name, place, organisation, 《title》, number or acronym of the question that the
    corpus never mentions means the corpus cannot answer (郑州, GDP). Otherwise the
    answerability model (`model.answerability()`) turns the evidence on the chosen sentence and
    its rivals into the probability that it answers — `confidence` — and the answer is given only
    from the threshold chosen on data kept out of training.
 3. **Cut.** A sentence over `ANSWER_CHARS` is cut to the clauses that cover the question best.
-4. **Complete.** A sentence announcing a list (`…以下几点：`), or a short one answering a
-   question that asks for a list, brings the following sentences of its paragraph up to
-   `LIST_CHARS`; an answer to a question asked in words (why, how, what is it like) brings them
-   up to `MORE_CHARS`.
+4. **Complete.** A sentence announcing a list (`…以下几点：`), or answering a question that
+   asks for a list with a short sentence or the first item (`…：一是…`), brings the following
+   sentences of its paragraph up to `LIST_CHARS`; an answer to a question asked in words (why,
+   how, what is it like) brings them up to `MORE_CHARS`.
 
 `answer()` is the replaceable stage: the LLM answerer (`assistant/answer/llm.py`) starts from its
 result and rewrites only the text, keeping the sources.
@@ -46,8 +48,10 @@ ANSWER_CHARS = 150  # a longer sentence is cut to its best clauses
 LIST_CHARS = 180  # a sentence announcing a list brings the following ones, up to this length in all
 MORE_CHARS = 100  # an answer in words (why, how, what is it like) brings the next sentences up to this
 SOURCES_READ = 5  # passages whose sentences are read (and ranked) for the answer
+STRICT = (Kind.QUANTITY, Kind.TIME)  # kinds a sentence must hold to be chosen (see _holds)
 _WORDY = (Kind.REASON, Kind.MANNER, Kind.LIST, Kind.DEFINITION, Kind.OTHER)
 _LIST = re.compile(r"哪些|哪几|包括|内容|what are|which", re.I)
+_FIRST_ITEM = re.compile(r"[：:]\s*(?:一是|第一|首先|[（(]一[）)]|1[.、．])")  # a list that starts inside the sentence
 # Acronyms a question may use for things a report might (not) mention; kept short and general.
 _ACRONYMS = frozenset(["GDP", "CPI", "PPI", "GNP", "AI", "IT", "5G", "4G", "APP", "VR", "AR", "GPS", "PM", "IPO"])
 
@@ -77,13 +81,14 @@ def choose(reading: Reading) -> Choice:
 def pick(reading: Reading, scores: np.ndarray) -> int | None:
     """The best-scored candidate that can answer, or None."""
     usable = np.array([_holds(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
+    usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
     return int(np.argmax(np.where(usable, scores, -np.inf))) if usable.any() else None
 
 
 def _holds(sentence: str, question: Question) -> bool:
-    # Only a quantity is checked strictly: jieba knows too few names for 谁/哪里 to be checked by rule
-    # (measured: 79% of the sentences answering 谁 in the CMRC trial hold a name jieba knows).
-    return question.kind is not Kind.QUANTITY or holds_kind(sentence, question)
+    # Quantities and times are checked strictly; names are not: jieba knows too few names for 谁 to be
+    # checked by rule (measured: 79% of the sentences answering 谁 in the CMRC trial hold a name jieba knows).
+    return question.kind not in STRICT or holds_kind(sentence, question)
 
 
 def missing_terms(question: Question, corpus_text: str) -> tuple[str, ...]:
@@ -98,7 +103,8 @@ def missing_terms(question: Question, corpus_text: str) -> tuple[str, ...]:
 def _is_checked_term(word: str, english: bool) -> bool:
     if re.fullmatch(r"\d+(\.\d+)?", word) or re.fullmatch(r"[a-z0-9]{2,5}", word) and word.upper() in _ACRONYMS:
         return True
-    return not english and is_proper_name(word)
+    # Places and organisations only: jieba tags many common nouns as person or other names (黑客 nr, 汇报 nz).
+    return not english and is_proper_name(word, ("ns", "nt"))
 
 
 class Corpus(Protocol):
@@ -184,7 +190,8 @@ def _complete(reading: Reading, hit_no: int, start: int, end: int) -> int:
     question = reading.question
     text = reading.hits[hit_no].passage.text
     sentence = text[start:end].strip()
-    if sentence.endswith(("：", ":")) or (len(sentence) <= 40 and _LIST.search(question.text)):
+    asks_list = bool(_LIST.search(question.text))
+    if sentence.endswith(("：", ":")) or (asks_list and (len(sentence) <= 40 or _FIRST_ITEM.search(sentence))):
         limit = LIST_CHARS
     elif question.kind in _WORDY:
         limit = MORE_CHARS
