@@ -254,7 +254,7 @@ def _ask_one(assistant, question: str, as_json: bool, sources: str, no_color: bo
 def _stdin_lines(max_chars: int):
     """(question, problem) for each line of standard input: decoded as UTF-8 and stripped; a line too long or not
     UTF-8 comes with the problem instead. A huge line is not held whole in memory: past a bound it is skipped."""
-    stream = click.get_binary_stream("stdin")
+    stream = sys.stdin.buffer
     bound = 4 * max_chars + 64  # bytes: UTF-8 takes at most four a character
     first = True
     while raw := stream.readline(bound):

@@ -166,10 +166,10 @@ def _full(source: Source, layout: Layout) -> list[list[Run]]:
 
 
 def _marked(source: Source) -> list[Run]:
-    """The passage with the sentences used in the answer highlighted (spans first, then cleaning: offsets hold)."""
+    """The passage with the sentences used in the answer highlighted (spans first, then cleaning: offsets hold);
+    its line feeds (after a heading, between paragraphs) are kept."""
     text, runs, pos = source.hit.passage.text, [], 0
     for span in sorted(source.used, key=lambda s: s.start):
         runs += [Run(clean(text[pos : span.start])), Run(clean(text[span.start : span.end]), QUOTED)]
         pos = max(pos, span.end)
-    runs.append(Run(clean(text[pos:])))
-    return [Run(r.text.replace("\n", " "), r.style) for r in runs]
+    return [*runs, Run(clean(text[pos:]))]
