@@ -115,6 +115,7 @@ def test_cut_ends_in_an_ellipsis_within_the_width() -> None:
 def test_cut_middle_keeps_the_start_and_the_end_of_a_file_name() -> None:
     name = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
     assert cut_middle(name, 22) == "洛阳-关…2016-11-21.txt"
+    assert cut_middle(name, 17) == "洛阳-关…11-21.txt"  # not "…6-11-21.txt": the end starts at a separator
     assert cut_middle(name, 200) == name
     assert all(width(cut_middle(name, n)) <= n for n in range(0, 80))
 

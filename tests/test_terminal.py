@@ -30,6 +30,7 @@ DOCS = ROOT / "docs"
 STAFF = "市委网信办目前有多少在编人员？"
 WHY = "为什么？"
 LIST = "网信办编撰了哪些舆情产品？"
+OTHER_CITY = "郑州市委网信办有多少在编人员？"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 ANY_ESCAPE = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
@@ -273,7 +274,7 @@ def test_capture_of_a_short_conversation_for_the_readme(env, tmp_path: Path) -> 
     target = DOCS if os.environ.get("UPDATE_CAPTURE") else tmp_path
     term = Terminal(["chat"], env, rows=45, columns=110)
     term.prompt()
-    for line in (STAFF, WHY, "/s 1"):
+    for line in (OTHER_CITY, STAFF, "/s 1"):  # not in the report; an answer; its source in full
         term.say(line)
     term.child.sendeof()
     assert term.end() == 0
@@ -281,13 +282,21 @@ def test_capture_of_a_short_conversation_for_the_readme(env, tmp_path: Path) -> 
     while lines and not lines[-1]:
         lines.pop()
     assert lines[0].startswith("问吧"), "the conversation from its start"
-    assert f"> {STAFF}" in lines and f"> {WHY}" in lines and "> /s 1" in lines
+    assert f"> {OTHER_CITY}" in lines and f"> {STAFF}" in lines and "> /s 1" in lines
     assert too_wide("\n".join(lines), 110) == []
+    not_found = _cell(term, lines.index("报告中没有找到这个问题的答案：报告没有提到“郑州”。"), "报告")
+    assert (not_found.fg, not_found.bold) == ("brown", True), "the report does not answer: yellow (pyte's brown)"
     (target / "terminal-chat.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (target / "terminal-chat.svg").write_text(svg(term.screen, len(lines)), encoding="utf-8")
 
 
-COLOURS = {"default": "#d4d4d4", "green": "#6ccf6c", "yellow": "#e5c07b", "cyan": "#56c8d8", "red": "#e06c75"}
+COLOURS = {
+    "default": "#d4d4d4",
+    "green": "#6ccf6c",
+    "brown": "#e5c07b",
+    "cyan": "#56c8d8",
+    "red": "#e06c75",
+}  # brown: SGR 33
 
 
 def svg(screen, rows: int, cell: tuple[int, int] = (9, 20)) -> str:

@@ -34,6 +34,7 @@ _CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]
 # No line starts with closing punctuation, none ends with opening punctuation (Chinese line-breaking rules).
 _CLOSING = frozenset("，。、；：？！,.;:?!)）]】」』》〉〕”’…%‰")
 _OPENING = frozenset("（([【「『《〈〔“‘")
+_SEPARATORS = frozenset("-_ .·—")
 ELLIPSIS = "…"
 
 
@@ -190,22 +191,24 @@ def cut(runs: Iterable[Run], columns: int | None, style: str = "") -> list[Run]:
 
 
 def cut_middle(text: str, columns: int) -> str:
-    """`text` in at most `columns` cells, its middle replaced by "…" (file names: keep the start and the end)."""
+    """`text` in at most `columns` cells, its middle replaced by "…": for file names, whose start and end (a date,
+    the extension) tell them apart. The end starts after a separator when it can, so no number is cut in two."""
     if width(text) <= columns:
         return text
     if columns <= 1:
         return ELLIPSIS[:columns]
-    head_room = (columns - 1) * 2 // 5
-    head, used = "", 0
-    for c in text:
-        if used + _char_width(c) > head_room:
-            break
-        head, used = head + c, used + _char_width(c)
     tail, used = "", 0
     for c in reversed(text):
-        if used + _char_width(c) > columns - 1 - width(head):
+        if used + _char_width(c) > (columns - 1) * 2 // 3:
             break
         tail, used = c + tail, used + _char_width(c)
+    if text[-len(tail) - 1] not in _SEPARATORS:  # the end begins inside a word or number: start it at the next one
+        tail = tail[next((i + 1 for i, c in enumerate(tail[:-4]) if c in _SEPARATORS), 0) :]
+    head, used = "", 0
+    for c in text:
+        if used + _char_width(c) > columns - 1 - width(tail):
+            break
+        head, used = head + c, used + _char_width(c)
     return head + ELLIPSIS + tail
 
 
