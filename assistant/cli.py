@@ -152,7 +152,7 @@ def _assistant(settings: Settings, quiet: bool = False):
 
     assistant = Assistant(settings, progress=None if quiet else _Progress())
     if assistant.rebuilt and not quiet:
-        click.echo(f"index rebuilt: {assistant.rebuilt}", err=True)
+        click.echo(f"index rebuilt: {_clean(str(assistant.rebuilt))}", err=True)
     return assistant
 
 
@@ -218,13 +218,14 @@ def ask(
         return
     from assistant.pipeline import QuestionError
 
-    failed, n = [], 0
+    failed, n, answered = [], 0, 0
     for n, (line, problem) in enumerate(_stdin_lines(settings.max_question_chars), start=1):
         if not line and not problem:
             continue
         if not problem:
             try:
-                _ask_one(assistant, line, as_json, sources, no_color, separate=n > 1)
+                _ask_one(assistant, line, as_json, sources, no_color, separate=answered > 0)
+                answered += 1
                 continue
             except QuestionError as exc:
                 problem = str(exc)
@@ -392,7 +393,7 @@ def index(ctx: click.Context) -> None:
     settings = ctx.obj
     report = build(settings, Embedder(settings), _Progress())
     for error in report.errors:
-        click.echo(f"skipped: {error}", err=True)
+        click.echo(f"skipped: {_clean(str(error))}", err=True)
     click.echo(
         f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f} s "
         f"({report.per_second:.1f} passages/s) → {settings.index_dir}/"
@@ -434,10 +435,12 @@ def eval_(
         return
     for r in rows:
         if r["answerable"] and (not r["rank"] or not r["answer_ok"]):
-            click.echo(f"miss {r['id']:>4} rank={r['rank']} answer_ok={r['answer_ok']} found={r['found']}  "
-                       f"{r['question']}  → {r['answer'][:60]}")  # fmt: skip
+            click.echo(_clean(f"miss {r['id']:>4} rank={r['rank']} answer_ok={r['answer_ok']} found={r['found']}  "
+                              f"{r['question']}  → {r['answer'][:60]}"))  # fmt: skip
         if not r["answerable"] and r["found"]:
-            click.echo(f"miss {r['id']:>4} unanswerable question answered  {r['question']}  → {r['answer'][:60]}")
+            click.echo(
+                _clean(f"miss {r['id']:>4} unanswerable question answered  {r['question']}  → {r['answer'][:60]}")
+            )
     click.echo(" ".join(f"{key}={val}" for key, val in summary.items()))
 
 
