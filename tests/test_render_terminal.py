@@ -88,7 +88,8 @@ def test_text_that_would_act_on_the_terminal_is_printed_as_words(assistant: Assi
     for mode in SOURCE_MODES:
         out = terminal(hostile, Layout(80, color=True, sources=mode))
         assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", SGR.sub("", out)), mode
-        assert "答案红" in out and "\x1b[33m注意\x1b[0m\n" in out and "pwned" not in out and "报告.txt" in out
+        assert "答案红" in out and "\n\x1b[33m注意\x1b[0m" in out and "pwned" not in out
+        assert ("报告.txt" in out) == (mode != "none")
 
 
 def test_confidence_in_plain_words() -> None:
