@@ -8,6 +8,7 @@ output can be compared whole with what the session's `Assistant` answers to the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -233,6 +234,20 @@ def test_batch_without_json_reports_bad_lines_on_stderr(env, assistant: Assistan
 @pytest.mark.slow
 def test_too_long_question_is_one_line_exit_1(env, assistant: Assistant) -> None:
     assert_one_line_error(run(["ask", "问" * 501], env=env), "问题太长（501 字），请控制在 500 字以内。")
+
+
+@pytest.mark.slow
+def test_a_reader_that_goes_away_ends_the_batch_quietly(env) -> None:
+    # `assistant ask < questions | head -1`: no traceback, no error line, the usual status of a broken pipe.
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "--sources", "full"], env={**os.environ, **env},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdin.write(f"{STAFF}\n".encode() * 1000)  # 46 KB: fits the pipe, while the answers (2 MB) do not
+    proc.stdin.close()
+    first = proc.stdout.readline().decode()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert "11" in first
+    assert proc.stderr.read() == b""
 
 
 # --- errors from the library: one line, exit 1 --------------------------------------------------
