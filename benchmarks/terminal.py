@@ -5,19 +5,26 @@
 
 1. Import and first layout of one passage, each in a fresh process, for the options issue 14 names:
    the standard library's Unicode tables (what render/cells.py uses), `wcwidth`, `rich`.
-2. Cold `assistant ask "…"` (the whole process) in a pseudo-terminal of 140 columns — where the answer is
+2. The layout's own share of a cold `ask`, in process CPU time (less swayed by other work on the machine than
+   wall time): importing `assistant.render.terminal` (click, which the command line imports anyway, loaded first)
+   and laying out the cold question's answer once, 140 columns, in colour; with the modules compiled from source
+   at import (PYTHONDONTWRITEBYTECODE=1, as on this project's machines) and from bytecode (as an installed package).
+3. Cold `assistant ask "…"` (the whole process) in a pseudo-terminal of 140 columns — where the answer is
    wrapped and coloured — and with its output piped, for this checkout and `--reference` (e.g. `git archive main`
-   unpacked into a folder). Both run with this interpreter and the same index (`--index`, default ./index), so
-   only the code differs. Runs are interleaved, so a busy moment of the machine hits every case alike.
+   unpacked into a folder), compiled at import as on this project's machines. Both run with this interpreter and
+   the same index (`--index`, default ./index), so only the code differs. Runs are interleaved, so a busy moment
+   of the machine hits every case alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +52,57 @@ def import_costs(repeat: int) -> dict[str, float]:
     return {name: statistics.median(ts) * 1000 for name, ts in times.items()}
 
 
+LAYOUT = """import sys, time, click
+t = time.process_time()
+import assistant.render.terminal as rt
+imported = time.process_time() - t
+from assistant.config import Settings
+from assistant.pipeline import Assistant
+answer = Assistant(Settings.load()).ask(sys.argv[1])
+t = time.process_time()
+rt.terminal(answer, rt.Layout(140, True)) if hasattr(rt, "Layout") else rt.terminal(answer, True)
+print(imported, time.process_time() - t)
+"""
+
+
+def copies(checkouts: dict[str, Path], work: Path) -> dict[str, tuple[Path, Path]]:
+    """Two copies of each checkout's package: one without bytecode (compiled at every import, as on this project's
+    machines, where PYTHONDONTWRITEBYTECODE=1), one compiled ahead (as an installed package)."""
+    out = {}
+    for name, path in checkouts.items():
+        source, compiled = work / f"{len(out)}-source", work / f"{len(out)}-bytecode"
+        for folder in (source, compiled):
+            shutil.copytree(path / "assistant", folder / "assistant", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(compiled)], check=True)
+        out[name] = (source, compiled)
+    return out
+
+
+def layout_costs(
+    copied: dict[str, tuple[Path, Path]], env: dict[str, str], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Median CPU milliseconds (import, first layout) of the render module of each checkout, in fresh processes."""
+    cases = {f"{name}, {how}": folder for name, (source, compiled) in copied.items()
+             for how, folder in (("compiled at import", source), ("from bytecode", compiled))}  # fmt: skip
+    times: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}
+    for _ in range(repeat):
+        for case, folder in cases.items():
+            out = subprocess.run([sys.executable, "-c", LAYOUT, COLD_QUESTION], cwd=folder, env=env, check=True,
+                                 capture_output=True, text=True)  # fmt: skip
+            times[case].append(tuple(map(float, out.stdout.split())))  # type: ignore[arg-type]
+    return {
+        name: (statistics.median(t[0] for t in ts) * 1000, statistics.median(t[1] for t in ts) * 1000)
+        for name, ts in times.items()
+    }  # fmt: skip
+
+
+def _env(index: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES", "PYTHONPYCACHEPREFIX")}
+    env.update(PYTHONDONTWRITEBYTECODE="1", TERM="xterm-256color", ASSISTANT_INDEX_DIR=str(index.resolve()),
+               ASSISTANT_CORPUS_DIR=str((ROOT / "corpus").resolve()))  # fmt: skip
+    return env
+
+
 def _ask(checkout: Path, env: dict[str, str], terminal: bool) -> float:
     """Seconds for one cold `assistant ask`, run from `checkout` (so that its `assistant` package is imported)."""
     cmd = [sys.executable, "-m", "assistant", "ask", COLD_QUESTION]
@@ -63,10 +121,7 @@ def _ask(checkout: Path, env: dict[str, str], terminal: bool) -> float:
     return time.perf_counter() - start
 
 
-def cold_ask(checkouts: dict[str, Path], index: Path, repeat: int) -> dict[str, float]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
-    env.update(TERM="xterm-256color", ASSISTANT_INDEX_DIR=str(index.resolve()),
-               ASSISTANT_CORPUS_DIR=str((ROOT / "corpus").resolve()))  # fmt: skip
+def cold_ask(checkouts: dict[str, Path], env: dict[str, str], repeat: int) -> dict[str, float]:
     cases = {
         f"{name}, {how}": (path, how == "terminal") for name, path in checkouts.items() for how in ("terminal", "piped")
     }
@@ -92,8 +147,15 @@ def main() -> None:
     checkouts = {"this checkout": ROOT}
     if args.reference:
         checkouts["reference"] = args.reference.resolve()
-    print("\n| cold `assistant ask` | median |\n|---|---|")
-    for case, seconds in cold_ask(checkouts, args.index, args.repeat).items():
+    env = _env(args.index)
+    with tempfile.TemporaryDirectory() as work:
+        copied = copies(checkouts, Path(work))
+        print("\n| render module of | import, CPU median | laying out one answer, CPU median |\n|---|---|---|")
+        for name, (imported, laid_out) in layout_costs(copied, env, args.repeat).items():
+            print(f"| {name} | {imported:.1f} ms | {laid_out:.1f} ms |")
+        cold = cold_ask({name: source for name, (source, _) in copied.items()}, env, args.repeat)
+    print("\n| cold `assistant ask` (compiled at import) | median |\n|---|---|")
+    for case, seconds in cold.items():
         print(f"| {case} | {seconds:.3f} s |")
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
