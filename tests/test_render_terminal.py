@@ -49,10 +49,13 @@ def test_compact_sources_are_one_line_each_and_the_quoted_sentence_is_green(assi
     lines = terminal(answer, Layout(80, color=True)).split("\n")
     assert lines[0] == "\x1b[1m目前市委网信办仅有在编人员 11 人，人员较少，请求按工作需要适当增加编制和人员。\x1b[0m"
     assert lines[1] == "\x1b[1;36m[1]\x1b[0m", "the citation, cyan, moved to the next line whole"
+    if answer.confidence is not None:  # the answerability model's judgement, in words, dim
+        assert lines.pop(2) == f"\x1b[2m把握：{confidence_label(answer.confidence)}\x1b[0m"
     assert lines[2:4] == ["", "\x1b[4m来源\x1b[0m"]
     assert len(lines) == 4 + len(answer.sources)
-    assert lines[4].startswith("\x1b[1m[1] \x1b[0m\x1b[2m洛阳-")
-    assert "\x1b[1;32m目前市委网信办仅有在编人员 11 人，" in lines[4] and lines[4].endswith("…\x1b[0m")
+    first = next(line for line in lines[4:] if "\x1b[1;32m" in line)
+    assert first.startswith("\x1b[1m[1] \x1b[0m\x1b[2m洛阳-"), "the source quoted is the first"
+    assert "\x1b[1;32m目前市委网信办仅有在编人员 11 人，" in first and first.endswith("…\x1b[0m")
     assert all(line.startswith(f"\x1b[1m[{n}] \x1b[0m") for n, line in enumerate(lines[4:], start=1))
 
 
@@ -98,16 +101,12 @@ def test_confidence_in_plain_words() -> None:
 
 @pytest.mark.slow
 def test_an_answer_carrying_a_confidence_shows_it_under_the_answer(assistant: Assistant) -> None:
-    # Answer.confidence arrives with issue 15; an answer that has one shows it in plain words, in its place.
-    @dataclasses.dataclass(frozen=True)
-    class Scored(Answer):
-        confidence: float | None = None
-
     answer = assistant.ask(STAFF)
-    scored = Scored(**{f.name: getattr(answer, f.name) for f in dataclasses.fields(Answer)}, confidence=0.93)
-    lines = terminal(scored, Layout(None)).split("\n")
+    lines = terminal(dataclasses.replace(answer, confidence=0.93), Layout(None)).split("\n")
     assert lines[:3] == [answer.text, "把握：高", ""]
-    assert terminal(answer, Layout(None)).split("\n")[:2] == [answer.text, ""]
+    assert terminal(dataclasses.replace(answer, confidence=None), Layout(None)).split("\n")[:2] == [answer.text, ""]
+    refused = dataclasses.replace(answer, found=False, text="报告中没有找到这个问题的答案。", confidence=0.1)
+    assert terminal(refused, Layout(None)).split("\n")[:2] == [refused.text, ""], "no confidence under a refusal"
 
 
 @pytest.mark.parametrize(("changes", "message"), [({"sources": "some"}, "sources must be one of compact, full, none"),

@@ -54,16 +54,15 @@ class Layout:
 
 
 def terminal(answer: Answer, layout: Layout = Layout()) -> str:  # noqa: B008 (a frozen, immutable default)
-    """The answer, a line for its confidence (when it carries one), then its sources as `layout.sources` asks."""
+    """The answer, a line for its confidence (an answer found, judged), then its sources as `layout.sources` asks."""
     lines: list[list[Run]] = []
     if answer.resolved_question and answer.resolved_question != answer.question:
         lines += _wrap([Run(f"（理解为：{clean(answer.resolved_question)}）", DETAIL)], layout)
     lines += _wrap(_answer_runs(answer), layout)
     if answer.note:
         lines += _wrap([Run(clean(answer.note), NOTE)], layout)
-    confidence = getattr(answer, "confidence", None)  # issue 15 adds Answer.confidence (0–1); shown once it is there
-    if confidence is not None:
-        lines += _wrap([Run(f"把握：{confidence_label(confidence)}", DETAIL)], layout)
+    if answer.confidence is not None and answer.found:  # for "not found", a low chance would read as doubt of that
+        lines += _wrap([Run(f"把握：{confidence_label(answer.confidence)}", DETAIL)], layout)
     if answer.sources and layout.sources != "none":
         lines += [[], [Run("来源" if answer.found else "相关段落（不是答案）", HEADING)]]
         for source in answer.sources:
