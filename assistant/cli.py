@@ -163,7 +163,7 @@ _ANSWERER = click.option(
     "[env ASSISTANT_ANSWERER; server: ASSISTANT_LLM_URL, ASSISTANT_LLM_MODEL, ASSISTANT_LLM_API_KEY].",
 )
 
-# --- ask ---------------------------------------------------------------------------------------
+# --- ask -----------------------------------------------------------------------------------------
 
 
 def _printing(command):
@@ -317,14 +317,14 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
     /help      the commands
     /quit      leave (or Ctrl-D; Ctrl-C leaves at the prompt, stops an answer while it is written)
     """
-    from assistant.render import terminal as render
+    from assistant.render.terminal import welcome
 
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
     from assistant.pipeline import QuestionError
 
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer))
-    click.echo(render.welcome(), err=True)
+    click.echo(welcome(), err=True)
     history: list[str] = []
     last = None
     while True:
@@ -335,20 +335,11 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
             return
         layout = _layout(sources, no_color)
         if line.startswith("/"):
-            command, _, argument = line[1:].partition(" ")
-            if command in ("q", "quit", "exit"):
+            done = _command(line, last, layout)
+            if done == "quit":
                 return
-            if command == "clear":
+            if done == "clear":
                 history, last = [], None
-                if layout.columns:
-                    click.clear()
-                click.echo("（新的对话）", err=True)
-            elif command in ("s", "sources"):
-                click.echo(_expand(last, argument.strip(), layout), color=layout.color)
-            elif command in ("h", "help", "?"):
-                click.echo(render.chat_help())
-            else:
-                click.echo(f"没有命令 /{_clean(command)}。/help 列出命令。", err=True)
             continue
         if not line:
             continue
@@ -364,6 +355,27 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
         last = answer
         _print_answer(answer, layout)
         click.echo()
+
+
+def _command(line: str, last, layout) -> str:
+    """Carry out a chat command (`/s N`, `/help` …); what the loop must do next: "quit", "clear" or ""."""
+    from assistant.render.terminal import chat_help
+
+    command, _, argument = line[1:].partition(" ")
+    if command in ("q", "quit", "exit"):
+        return "quit"
+    if command == "clear":
+        if layout.columns:  # a terminal: the new conversation starts on a clean screen
+            click.clear()
+        click.echo("（新的对话）", err=True)
+        return "clear"
+    if command in ("s", "sources"):
+        click.echo(_expand(last, argument.strip(), layout), color=layout.color)
+    elif command in ("h", "help", "?"):
+        click.echo(chat_help())
+    else:
+        click.echo(f"没有命令 /{_clean(command)}。/help 列出命令。", err=True)
+    return ""
 
 
 def _expand(answer, argument: str, layout) -> str:
