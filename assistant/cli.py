@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,6 +43,10 @@ class _Group(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            # The reader went away (`assistant ask … | head -1`): stop quietly, as other command-line tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(141) from None
         except Exception as exc:
             if isinstance(exc, _library_errors()):
                 raise click.ClickException(_one_line(exc)) from None
@@ -54,7 +59,9 @@ class _Group(click.Group):
 
 
 def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
+    from assistant.render.cells import clean  # file names and messages may hold escape sequences
+
+    lines = clean(str(exc)).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 
@@ -145,7 +152,7 @@ def _assistant(settings: Settings, quiet: bool = False):
 
     assistant = Assistant(settings, progress=None if quiet else _Progress())
     if assistant.rebuilt and not quiet:
-        click.echo(f"index rebuilt: {assistant.rebuilt}", err=True)
+        click.echo(f"index rebuilt: {_clean(str(assistant.rebuilt))}", err=True)
     return assistant
 
 
@@ -159,30 +166,112 @@ _ANSWERER = click.option(
 # --- ask -----------------------------------------------------------------------------------------
 
 
+def _printing(command):
+    """`--sources` and `--no-color`, for the commands that print answers."""
+    command = click.option(
+        "--sources",
+        type=click.Choice(["compact", "full", "none"]),
+        default="compact",
+        show_default=True,
+        help="Sources under the answer: one line each, whole passages, or none.",
+    )(command)
+    return click.option(
+        "--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or output is not a terminal)."
+    )(command)
+
+
+def _layout(sources: str, no_color: bool):
+    """Colour and wrapping only on a terminal; the width is read again for every answer (windows get resized)."""
+    from assistant.render.terminal import Layout
+
+    if not sys.stdout.isatty():
+        return Layout(sources=sources)  # type: ignore[arg-type]
+    color = not no_color and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return Layout(shutil.get_terminal_size((80, 24)).columns, color, sources)  # type: ignore[arg-type]
+
+
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines when reading stdin).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources [env ASSISTANT_TOP_K; default 5].")
 @_ANSWERER
+@_printing
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, top_k: int | None, answerer: str | None) -> None:
-    """Answer QUESTION; without it, answer each line of standard input."""
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    as_json: bool,
+    top_k: int | None,
+    answerer: str | None,
+    sources: str,
+    no_color: bool,
+) -> None:
+    """Answer QUESTION; without it, answer each line of standard input (a bad line is reported and skipped)."""
     settings = _settings(ctx, top_k=top_k, answerer=answerer)
     if question is None and sys.stdin.isatty():
         raise click.UsageError("give a QUESTION, or pipe questions on standard input (one a line)")
     if question is not None and not question.strip():
         raise click.UsageError("the question is empty")
     assistant = _assistant(settings, quiet=as_json)
-    questions = [question] if question is not None else (line.strip() for line in sys.stdin)
-    for q in questions:
-        if not q:
-            continue
-        if as_json:
-            from assistant.serialize import answer_to_dict
+    if question is not None:
+        _ask_one(assistant, question, as_json, sources, no_color)
+        return
+    from assistant.pipeline import QuestionError
 
-            click.echo(json.dumps(answer_to_dict(assistant.final_answer(q)), ensure_ascii=False))
+    failed, n, answered = [], 0, 0
+    for n, (line, problem) in enumerate(_stdin_lines(settings.max_question_chars), start=1):
+        if not line and not problem:
+            continue
+        if not problem:
+            try:
+                _ask_one(assistant, line, as_json, sources, no_color, separate=answered > 0)
+                answered += 1
+                continue
+            except QuestionError as exc:
+                problem = str(exc)
+        failed.append(n)
+        if as_json:
+            click.echo(json.dumps({"question": line, "error": problem}, ensure_ascii=False))
         else:
-            _print_answer(_streamed(assistant.answers(q)))
+            click.echo(f"line {n}: {_clean(problem)}", err=True)
+    if failed:
+        numbers = ", ".join(map(str, failed[:10])) + (", …" if len(failed) > 10 else "")
+        raise click.ClickException(f"{len(failed)} of {n} lines not asked (line {numbers})")
+
+
+def _ask_one(assistant, question: str, as_json: bool, sources: str, no_color: bool, separate: bool = False) -> None:
+    if as_json:
+        from assistant.serialize import answer_to_dict
+
+        click.echo(json.dumps(answer_to_dict(assistant.final_answer(question)), ensure_ascii=False))
+        return
+    layout = _layout(sources, no_color)
+    answer = _streamed(assistant.answers(question))
+    if separate:
+        click.echo()
+    _print_answer(answer, layout)
+
+
+def _stdin_lines(max_chars: int):
+    """(question, problem) for each line of standard input: decoded as UTF-8 and stripped; a line too long or not
+    UTF-8 comes with the problem instead. A huge line is not held whole in memory: past a bound it is skipped."""
+    stream = sys.stdin.buffer
+    bound = 4 * max_chars + 64  # bytes: UTF-8 takes at most four a character
+    first = True
+    while raw := stream.readline(bound):
+        if len(raw) == bound and not raw.endswith(b"\n"):
+            while (more := stream.readline(1 << 16)) and not more.endswith(b"\n"):
+                pass
+            too_long = f"问题太长（超过 {max_chars} 字），请控制在 {max_chars} 字以内。"
+            yield raw.decode("utf-8", "replace")[:max_chars] + "…", too_long
+            continue
+        if first:
+            raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+        try:
+            yield raw.decode("utf-8").strip(), ""
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+            yield raw.decode("utf-8", "replace").strip(), problem
 
 
 def _streamed(answers):
@@ -190,18 +279,25 @@ def _streamed(answers):
     shown, last = "", None
     live = sys.stdout.isatty()
     for last in answers:
-        if live and last.answerer == "llm" and last.text.startswith(shown):
-            click.echo(last.text[len(shown) :], nl=False)
-            shown = last.text
+        text = _clean(last.text)  # model text: whatever it holds, no escape sequence reaches the terminal
+        if live and last.answerer == "llm" and text.startswith(shown):
+            click.echo(text[len(shown) :], nl=False)
+            shown = text
     if shown:
         click.echo("\n")  # the grounded final answer, with its sources, follows
     return last
 
 
-def _print_answer(answer) -> None:
+def _print_answer(answer, layout) -> None:
     from assistant.render.terminal import terminal
 
-    click.echo(terminal(answer, color=None))
+    click.echo(terminal(answer, layout), color=layout.color)
+
+
+def _clean(text: str) -> str:
+    from assistant.render.cells import clean
+
+    return clean(text)
 
 
 # --- chat ----------------------------------------------------------------------------------------
@@ -210,25 +306,90 @@ def _print_answer(answer) -> None:
 @cli.command()
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources.")
 @_ANSWERER
+@_printing
 @click.pass_context
-def chat(ctx: click.Context, top_k: int | None, answerer: str | None) -> None:
-    """Ask questions one after another; short follow-ups (那县里呢？) build on the last question."""
+def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: str, no_color: bool) -> None:
+    """Ask questions one after another; short follow-ups (那县里呢？) build on the last question.
+
+    \b
+    /s N       the last answer's source N in full (/sources: all of them)
+    /clear     start a new conversation
+    /help      the commands
+    /quit      leave (or Ctrl-D; Ctrl-C leaves at the prompt, stops an answer while it is written)
+    """
+    from assistant.render.terminal import welcome
+
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
+    from assistant.pipeline import QuestionError
+
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer))
-    click.echo("问吧（空行或 Ctrl-D 退出）。", err=True)
+    click.echo(welcome(), err=True)
     history: list[str] = []
+    last = None
     while True:
         try:
-            question = input("> ").strip()
+            line = input("> ").strip()
         except (EOFError, KeyboardInterrupt):
             click.echo(err=True)
             return
-        if not question:
-            return
-        answer = _streamed(assistant.answers(question, history))
-        history.append(answer.resolved_question or question)
-        _print_answer(answer)
+        layout = _layout(sources, no_color)
+        if line.startswith("/"):
+            done = _command(line, last, layout)
+            if done == "quit":
+                return
+            if done == "clear":
+                history, last = [], None
+            continue
+        if not line:
+            continue
+        try:
+            answer = _streamed(assistant.answers(line, history))
+        except QuestionError as exc:
+            click.echo(_clean(str(exc)), err=True)
+            continue
+        except KeyboardInterrupt:
+            click.echo("\n（已中断）", err=True)
+            continue
+        history.append(answer.resolved_question or line)
+        last = answer
+        _print_answer(answer, layout)
+        click.echo()
+
+
+def _command(line: str, last, layout) -> str:
+    """Carry out a chat command (`/s N`, `/help` …); what the loop must do next: "quit", "clear" or ""."""
+    from assistant.render.terminal import chat_help
+
+    command, _, argument = line[1:].partition(" ")
+    if command in ("q", "quit", "exit"):
+        return "quit"
+    if command == "clear":
+        if layout.columns:  # a terminal: the new conversation starts on a clean screen
+            click.clear()
+        click.echo("（新的对话）", err=True)
+        return "clear"
+    if command in ("s", "sources"):
+        click.echo(_expand(last, argument.strip(), layout), color=layout.color)
+    elif command in ("h", "help", "?"):
+        click.echo(chat_help())
+    else:
+        click.echo(f"没有命令 /{_clean(command)}。/help 列出命令。", err=True)
+    return ""
+
+
+def _expand(answer, argument: str, layout) -> str:
+    """`/s N`: source N of the last answer as a whole passage; `/s`: all of them."""
+    from assistant.render.terminal import full_sources
+
+    if answer is None or not answer.sources:
+        return "还没有可以展开的来源：先问一个问题。"
+    if argument and not argument.isdigit():
+        return f"/s 后面是来源的编号（1–{len(answer.sources)}），不是“{_clean(argument)}”。"
+    try:
+        return full_sources(answer, layout, int(argument) if argument else None)
+    except ValueError as exc:
+        return str(exc)
 
 
 # --- index ---------------------------------------------------------------------------------------
@@ -244,7 +405,7 @@ def index(ctx: click.Context) -> None:
     settings = ctx.obj
     report = build(settings, Embedder(settings), _Progress())
     for error in report.errors:
-        click.echo(f"skipped: {error}", err=True)
+        click.echo(f"skipped: {_clean(str(error))}", err=True)
     click.echo(
         f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f} s "
         f"({report.per_second:.1f} passages/s) → {settings.index_dir}/"
@@ -286,10 +447,12 @@ def eval_(
         return
     for r in rows:
         if r["answerable"] and (not r["rank"] or not r["answer_ok"]):
-            click.echo(f"miss {r['id']:>4} rank={r['rank']} answer_ok={r['answer_ok']} found={r['found']}  "
-                       f"{r['question']}  → {r['answer'][:60]}")  # fmt: skip
+            click.echo(_clean(f"miss {r['id']:>4} rank={r['rank']} answer_ok={r['answer_ok']} found={r['found']}  "
+                              f"{r['question']}  → {r['answer'][:60]}"))  # fmt: skip
         if not r["answerable"] and r["found"]:
-            click.echo(f"miss {r['id']:>4} unanswerable question answered  {r['question']}  → {r['answer'][:60]}")
+            click.echo(
+                _clean(f"miss {r['id']:>4} unanswerable question answered  {r['question']}  → {r['answer'][:60]}")
+            )
     click.echo(" ".join(f"{key}={val}" for key, val in summary.items()))
 
 

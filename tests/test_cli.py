@@ -8,12 +8,12 @@ output can be compared whole with what the session's `Assistant` answers to the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -22,7 +22,7 @@ from assistant import index as index_module
 from assistant.cli import cli
 from assistant.evaluate import read_questions, score
 from assistant.pipeline import Assistant
-from assistant.render.terminal import terminal
+from assistant.render.terminal import Layout, chat_help, full_sources, terminal, welcome
 from assistant.serialize import answer_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,15 +160,96 @@ def test_ask_json_reads_questions_from_stdin_as_json_lines(env, assistant: Assis
 def test_ask_prints_a_readable_answer_with_numbered_sources(env, assistant: Assistant) -> None:
     result = run(["ask", STAFF], env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == click.unstyle(terminal(assistant.ask(STAFF))) + "\n"
+    answer = assistant.ask(STAFF)
+    assert result.stdout == terminal(answer, Layout()) + "\n"
     assert "11" in result.stdout.splitlines()[0]
     assert "\n来源\n[1] " + REPORT_NAME in result.stdout
     assert "\x1b[" not in result.stdout
+    # Not a terminal: no wrapping, one compact line per source, the quoted sentence whole.
+    lines = result.stdout.splitlines()
+    judged = answer.confidence is not None  # a line "把握：高" under the answer
+    assert len(lines) == 3 + judged + len(answer.sources)
+    quoted = answer.sources[0].hit.passage.text[answer.sources[0].used[0].start : answer.sources[0].used[0].end]
+    assert lines[3 + judged].endswith(" — " + quoted.strip())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["full", "none"])
+def test_ask_sources_full_shows_whole_passages_and_none_only_the_answer(env, assistant: Assistant, mode) -> None:
+    result = run(["ask", "--sources", mode, STAFF], env=env)
+    assert result.exit_code == 0, result.output
+    answer = assistant.ask(STAFF)
+    assert result.stdout == terminal(answer, Layout(sources=mode)) + "\n"
+    if mode == "none":
+        assert result.stdout.startswith(answer.text + "\n") and "来源" not in result.stdout
+    else:
+        for source in answer.sources:
+            passage = "\n".join("    " + line for line in source.hit.passage.text.split("\n"))  # line feeds kept
+            assert f"\n{passage}\n    matched: " in result.stdout
+
+
+def test_sources_must_be_one_of_the_three() -> None:
+    result = run(["ask", "--sources", "some", STAFF])
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--sources': 'some' is not one of 'compact', 'full', 'none'." in result.stderr
+
+
+@pytest.mark.slow
+def test_batch_goes_on_after_bad_lines_and_fails_at_the_end(env, assistant: Assistant) -> None:
+    long = "问" * 600
+    stdin = f"{STAFF}\n{long}\n   \n{STDIN_QUESTIONS[1]}\n".encode() + b"\xff\xfe bad\n" + STDIN_QUESTIONS[2].encode()
+    result = run(["ask", "--json"], env=env, input=stdin)
+    assert result.exit_code == 1, result.output
+    got = [json.loads(line) for line in result.stdout.splitlines()]
+    assert got == [
+        as_json(assistant.ask(STAFF)),
+        {"question": long, "error": "问题太长（600 字），请控制在 500 字以内。"},
+        as_json(assistant.ask(STDIN_QUESTIONS[1])),
+        {"question": "\ufffd\ufffd bad", "error": "not UTF-8 text (byte 0xff at offset 0)"},
+        as_json(assistant.ask(STDIN_QUESTIONS[2])),
+    ]
+    assert result.stderr == "Error: 2 of 6 lines not asked (line 2, 5)\n"
+
+
+@pytest.mark.slow
+def test_batch_of_good_lines_exits_0_and_a_huge_line_is_refused_without_reading_it_whole(env, assistant) -> None:
+    assert run(["ask", "--json"], env=env, input=f"\ufeff{STAFF}\n\n").exit_code == 0  # a BOM, a blank line
+    huge = "问" * 2_000_000
+    result = run(["ask", "--json"], env=env, input=f"{huge}\n{STAFF}\n")
+    assert result.exit_code == 1, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first == {"question": "问" * 500 + "…", "error": "问题太长（超过 500 字），请控制在 500 字以内。"}
+    assert second == as_json(assistant.ask(STAFF))
+
+
+@pytest.mark.slow
+def test_batch_without_json_reports_bad_lines_on_stderr(env, assistant: Assistant) -> None:
+    result = run(["ask"], env=env, input=f"{STAFF}\n{'问' * 501}\n{STDIN_QUESTIONS[1]}\n")
+    assert result.exit_code == 1, result.output
+    first, second = (terminal(assistant.ask(q), Layout()) for q in (STAFF, STDIN_QUESTIONS[1]))
+    assert result.stdout == f"{first}\n\n{second}\n"
+    assert (
+        result.stderr == "line 2: 问题太长（501 字），请控制在 500 字以内。\nError: 1 of 3 lines not asked (line 2)\n"
+    )
 
 
 @pytest.mark.slow
 def test_too_long_question_is_one_line_exit_1(env, assistant: Assistant) -> None:
     assert_one_line_error(run(["ask", "问" * 501], env=env), "问题太长（501 字），请控制在 500 字以内。")
+
+
+@pytest.mark.slow
+def test_a_reader_that_goes_away_ends_the_batch_quietly(env) -> None:
+    # `assistant ask < questions | head -1`: no traceback, no error line, the usual status of a broken pipe.
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "--sources", "full"], env={**os.environ, **env},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdin.write(f"{STAFF}\n".encode() * 1000)  # 46 KB: fits the pipe, while the answers (2 MB) do not
+    proc.stdin.close()
+    first = proc.stdout.readline().decode()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert "11" in first
+    assert proc.stderr.read() == b""
 
 
 # --- errors from the library: one line, exit 1 --------------------------------------------------
@@ -236,21 +317,49 @@ def test_index_command_reports_counts_and_skipped_files(tmp_path: Path, assistan
 
 @pytest.mark.slow
 def test_chat_answers_a_question_and_its_follow_up(env, assistant: Assistant) -> None:
-    result = run(["chat"], env=env, input=f"{STAFF}\n{WHY}\n\n")
+    result = run(["chat"], env=env, input=f"{STAFF}\n\n{WHY}\n")
     assert result.exit_code == 0, result.output
 
     first = assistant.ask(STAFF)
     second = assistant.ask(WHY, [first.resolved_question or STAFF])
-    expected = [click.unstyle(terminal(a)) for a in (first, second)]
-    assert result.stdout == "> " + "\n> ".join(expected) + "\n> "
+    expected = [terminal(a, Layout()) + "\n" for a in (first, second)]
+    assert result.stdout == "> " + "\n> > ".join(expected) + "\n> "  # the empty line is skipped
     assert f"（理解为：{STAFF}{WHY}）" in result.stdout
-    assert result.stderr == "问吧（空行或 Ctrl-D 退出）。\n"
+    assert result.stderr == welcome() + "\n\n"
 
 
 @pytest.mark.slow
 def test_chat_ends_at_end_of_input(env) -> None:
     result = run(["chat"], env=env, input="")
     assert (result.exit_code, result.stdout) == (0, "> ")
+
+
+@pytest.mark.slow
+def test_chat_commands(env, assistant: Assistant) -> None:
+    commands = ["/s 1", STAFF, "/s 1", "/sources", "/s 9", "/s x", "/help", "/nope", "问" * 501, "/clear", WHY, "/quit"]
+    result = run(["chat", "--sources", "none"], env=env, input="\n".join([*commands, STAFF]) + "\n")
+    assert result.exit_code == 0, result.output
+    answer = assistant.ask(STAFF)
+    outputs = result.stdout.split("> ")[1:]
+    assert outputs == [
+        "还没有可以展开的来源：先问一个问题。\n",
+        terminal(answer, Layout(sources="none")) + "\n\n",
+        full_sources(answer, Layout(), 1) + "\n",
+        full_sources(answer, Layout()) + "\n",
+        "没有来源 9：上一个回答的来源是 1–5。\n",
+        "/s 后面是来源的编号（1–5），不是“x”。\n",
+        chat_help() + "\n",
+        "",  # /nope: on stderr
+        "",  # too long: on stderr, and the chat goes on
+        "",  # /clear: on stderr
+        terminal(assistant.ask(WHY), Layout(sources="none")) + "\n\n",  # not a follow-up any more
+        "",  # /quit: the question after it is never asked
+    ]
+    assert result.stderr.splitlines()[1:] == [
+        "没有命令 /nope。/help 列出命令。",
+        "问题太长（501 字），请控制在 500 字以内。",
+        "（新的对话）",
+    ]
 
 
 # --- eval ----------------------------------------------------------------------------------------
