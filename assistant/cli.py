@@ -222,9 +222,12 @@ def ask(
     for n, (line, problem) in enumerate(_stdin_lines(settings.max_question_chars), start=1):
         if not line and not problem:
             continue
+        history: list[str] = []
+        if not problem and line.startswith("{"):
+            line, history, problem = _conversation_line(assistant, line)
         if not problem:
             try:
-                _ask_one(assistant, line, as_json, sources, no_color, separate=answered > 0)
+                _ask_one(assistant, line, as_json, sources, no_color, separate=answered > 0, history=history)
                 answered += 1
                 continue
             except QuestionError as exc:
@@ -239,14 +242,32 @@ def ask(
         raise click.ClickException(f"{len(failed)} of {n} lines not asked (line {numbers})")
 
 
-def _ask_one(assistant, question: str, as_json: bool, sources: str, no_color: bool, separate: bool = False) -> None:
+def _conversation_line(assistant, line: str) -> tuple[str, list[str], str]:
+    """A JSON line `{"question": "…", "history": ["earlier question", …]}`: (question, history, problem)."""
+    from assistant.pipeline import QuestionError
+
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        return line, [], f"not a JSON object ({exc})"
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        return line, [], 'a JSON line needs a "question" string'
+    try:
+        return data["question"], assistant.check_history(data.get("history")), ""
+    except QuestionError as exc:
+        return data["question"], [], str(exc)
+
+
+def _ask_one(
+    assistant, question: str, as_json: bool, sources: str, no_color: bool, separate: bool = False, history=()
+) -> None:
     if as_json:
         from assistant.serialize import answer_to_dict
 
-        click.echo(json.dumps(answer_to_dict(assistant.final_answer(question)), ensure_ascii=False))
+        click.echo(json.dumps(answer_to_dict(assistant.final_answer(question, history)), ensure_ascii=False))
         return
     layout = _layout(sources, no_color)
-    answer = _streamed(assistant.answers(question))
+    answer = _streamed(assistant.answers(question, history))
     if separate:
         click.echo()
     _print_answer(answer, layout)
@@ -321,11 +342,11 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
 
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    from assistant.pipeline import QuestionError
+    from assistant.pipeline import QuestionError, Turn
 
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer))
     click.echo(welcome(), err=True)
-    history: list[str] = []
+    history: list = []  # the conversation's turns (assistant.conversation.Turn)
     last = None
     while True:
         try:
@@ -351,7 +372,7 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
         except KeyboardInterrupt:
             click.echo("\n（已中断）", err=True)
             continue
-        history.append(answer.resolved_question or line)
+        history = [*history, Turn(line, answer)][-max(assistant.settings.max_history_turns, 1) :]
         last = answer
         _print_answer(answer, layout)
         click.echo()
@@ -434,13 +455,17 @@ def eval_(
     budget: int,
     answerer: str | None,
 ) -> None:
-    """Score the assistant on QUESTIONS_FILE (JSON Lines as in eval/questions.jsonl)."""
+    """Score the assistant on QUESTIONS_FILE (JSON Lines as in eval/questions.jsonl).
+
+    A line with "turns" instead of "question" is a conversation (as in ../shared/eval/multiturn-dev.jsonl):
+    its earlier turns are asked in order and its last turn is scored.
+    """
     from assistant.evaluate import read_questions, score
     from assistant.serialize import answer_to_dict
 
     questions = read_questions(questions_file)
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer), quiet=as_json)
-    answers = [answer_to_dict(assistant.final_answer(q["question"])) for q in questions]
+    answers = [answer_to_dict(assistant.final_answer(q["question"], q["history"])) for q in questions]
     summary, rows = score(questions, answers, k=k, budget=budget)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))

@@ -47,8 +47,13 @@ def read_questions(path: Path) -> list[dict]:
             q = json.loads(line)
         except json.JSONDecodeError as exc:
             raise QuestionsError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if isinstance(q, dict) and "question" not in q and isinstance(q.get("turns"), list) and q["turns"]:
+            # A conversation: its last turn is the question scored, the turns before it its history.
+            q = {**q, "question": q["turns"][-1], "history": q["turns"][:-1]}
         if not isinstance(q, dict) or not isinstance(q.get("question"), str):
-            raise QuestionsError(f'{path}:{n}: each line needs a "question" string')
+            raise QuestionsError(f'{path}:{n}: each line needs a "question" string (or "turns", a conversation)')
+        if not all(isinstance(t, str) for t in q.setdefault("history", [])):
+            raise QuestionsError(f'{path}:{n}: "turns" must all be strings')
         q.setdefault("id", f"line{n}")
         q.setdefault("answerable", True)
         q.setdefault("evidence", [])

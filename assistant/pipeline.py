@@ -6,20 +6,20 @@ is missing or stale) and is then safe to share between threads and sessions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from assistant import retrieve
 from assistant.answer import evidence, extractive
 from assistant.answer.evidence import Reading
 from assistant.config import Settings
+from assistant.conversation import Turn, resolve
 from assistant.embedder import Embedder
 from assistant.index import Index, Progress, ensure
 from assistant.question import Question, analyse
 from assistant.schema import Answer, Hit
-from assistant.words import content_words, is_stopword
+from assistant.words import is_stopword, normalize
 
-__all__ = ["Assistant", "QuestionError", "resolve_followup"]
+__all__ = ["Assistant", "QuestionError", "Turn"]
 
 
 class QuestionError(ValueError):
@@ -41,6 +41,21 @@ class Assistant:
             raise QuestionError(f"问题太长（{len(q)} 字），请控制在 {self.settings.max_question_chars} 字以内。")
         return q
 
+    def check_history(self, history: object) -> list[str]:
+        """Earlier questions sent with a request (API, JSON lines), checked before any work: a list of at most
+        `max_history_turns` texts, each at most twice `max_question_chars` long (a follow-up as understood)."""
+        if history is None:
+            return []
+        if not isinstance(history, list) or not all(isinstance(turn, str) for turn in history):
+            raise QuestionError("history 应为此前问题（文本）的列表。")
+        if len(history) > self.settings.max_history_turns:
+            raise QuestionError(f"history 最多 {self.settings.max_history_turns} 个问题，收到 {len(history)} 个。")
+        limit = 2 * self.settings.max_question_chars
+        for n, turn in enumerate(history, 1):
+            if len(turn) > limit:
+                raise QuestionError(f"history 第 {n} 个问题太长（{len(turn)} 字），每个最多 {limit} 字。")
+        return history
+
     def question(self, text: str) -> Question:
         """The analysed question, prepared for retrieval (dictionary bridges, vector)."""
         return retrieve.prepare(self.index, analyse(text), lambda t: self.embedder.queries([t])[0])
@@ -48,21 +63,70 @@ class Assistant:
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
         return retrieve.search(self.index, self.question(self.check(question)), top_k or self.settings.top_k)
 
-    def read(self, question: Question, focus: Sequence[str] = ()) -> Reading:
-        """Retrieve the passages to read and gather the evidence on each of their sentences."""
+    def read(self, question: Question, focus: Sequence[str] = (), near: Sequence[str] = ()) -> Reading:
+        """Retrieve the passages to read (and the `near` ones, by id) and gather the evidence on their sentences."""
         hits = retrieve.search(self.index, question, max(self.settings.top_k, extractive.SOURCES_READ))
+        have = {h.passage.id for h in hits}
+        hits += [Hit(self.index.passages[self.index.passage_number(i)], 0.0) for i in near if i not in have]
         return evidence.read(question, hits, self.index, focus)
 
-    def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None) -> Answer:
-        """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
+    def ask(self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None) -> Answer:
+        """Answer `question`; `history` holds the conversation so far, oldest first: its turns, or the
+        earlier questions alone (then they are answered again, to know what each answer said)."""
         asked = self.check(question)
-        resolved = resolve_followup(asked, history)
-        focus = _focus(asked, self.index.text) if resolved != asked else ()
-        reading = self.read(self.question(resolved), focus)
+        turns = self.turns(history)
+        resolution = resolve(asked, turns, self._following(turns[-1].answer) if turns else ())
+        if resolution.unclear:
+            return Answer(asked, False, resolution.unclear, resolved_question=asked, note="请把问题说完整。")
+        reading = self.read(self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near))
         return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
 
+    def turns(self, history: Sequence[Turn | str]) -> list[Turn]:
+        """The conversation as turns: earlier questions given as text are answered again, in order."""
+        turns: list[Turn] = []
+        for earlier in history:
+            turns.append(earlier if isinstance(earlier, Turn) else Turn(earlier, self.ask(earlier, turns)))
+        return turns
+
+    def _near(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """The passages a previous answer quoted, and the one after each in the same document: where a
+        follow-up's answer often is (the reason given next, the list's next item)."""
+        near: list[str] = []
+        for passage_id in ids:
+            n = self.index.passage_number(passage_id)
+            near.append(passage_id)
+            after = self.index.passages[n + 1] if n + 1 < len(self.index.passages) else None
+            if after is not None and after.doc == self.index.passages[n].doc:
+                near.append(after.id)
+        return tuple(dict.fromkeys(near))
+
+    def _following(self, answer: Answer, passages: int = 10) -> list[str]:
+        """The text after what `answer` quoted: the rest of its passage and the passages that follow it within its
+        section (a list the answer began or announced goes on there: 一是…二是…, （一）…（二）…)."""
+        out = []
+        for source in answer.sources:
+            if not source.used:
+                continue
+            cited = source.hit.passage
+            out += [cited.text[span.end :] for span in source.used]
+            n = self.index.passage_number(cited.id)
+            for after in self.index.passages[n + 1 : n + 1 + passages]:
+                if after.doc != cited.doc or after.section[: len(cited.section) - 1] != cited.section[:-1]:
+                    break
+                out.append(f"{after.section[-1] if after.section else ''}\n{after.text}")
+        return out
+
+    def _focus(self, terms: Sequence[str]) -> tuple[str, ...]:
+        """What a follow-up asks about, as strings to find in an answer sentence: a word the corpus never uses
+        (县里) by its characters (县), the way the report may write it (各县（市、区）)."""
+        found: list[str] = []
+        for term in terms:
+            t = normalize(term)
+            found += [t] if t in self.index.text else [c for c in t if "\u4e00" <= c <= "\u9fff" and not is_stopword(c)]
+        return tuple(dict.fromkeys(found))
+
     def answers(
-        self, question: str, history: Sequence[str] = (), top_k: int | None = None, answerer: str | None = None
+        self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None, answerer: str | None = None
     ) -> Iterator[Answer]:
         """The answer as it grows: one final Answer (extractive), or the LLM's text as it streams, then
         its grounded final version. Retrieval and the "not found" decision are the same for both."""
@@ -75,52 +139,7 @@ class Assistant:
         yield from llm.generate(extracted, self.settings, encode=self.embedder.passages)
 
     def final_answer(
-        self, question: str, history: Sequence[str] = (), top_k: int | None = None, answerer: str | None = None
+        self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None, answerer: str | None = None
     ) -> Answer:
         *_, last = self.answers(question, history, top_k, answerer)
         return last
-
-
-_FOLLOWUP_START = re.compile(
-    r"^(那|那么|那个|还有|另外|此外|其中|它|他们|这|这个|这些|为什么|为何|怎么|如何|具体|and|what about|why)"
-)
-# "那县里呢？", "那么腾讯呢", "what about the counties?": the same question, about something else.
-_ABOUT_ELSE = re.compile(r"^(?:那么?|还有|what about|and)\s*(?P<other>.+?)\s*(?:呢|怎么样|如何)?\s*[？?]?$", re.I)
-
-
-def resolve_followup(question: str, history: Sequence[str]) -> str:
-    """A short follow-up is read in the light of the previous question.
-
-    `那县里呢？` after `市委网信办目前有多少在编人员？` asks the same about something else: its
-    subject replaces the previous question's first content word (Chinese questions lead
-    with their subject) → `县里网信办目前有多少在编人员？`. Other short follow-ups
-    (`为什么？`) are appended to the previous question. A question that names enough of
-    its own subject stands alone.
-    """
-    if not history:
-        return question
-    previous = history[-1]
-    own = content_words(question)
-    short = len(re.sub(r"\W", "", question)) <= 8 or len(own) <= 1
-    if not short:
-        return question
-    about = _ABOUT_ELSE.match(question.strip())
-    if about and own and question.rstrip("？? ").endswith(("呢", "怎么样", "如何")):
-        first = next(iter(content_words(previous)), "")
-        if first:
-            return previous.replace(first, about.group("other").strip(), 1)
-    if _FOLLOWUP_START.match(question.strip().lower()) or question.rstrip("？?").endswith("呢") or not own:
-        return f"{previous.rstrip('？?。')}？{question}"
-    return question
-
-
-def _focus(followup: str, corpus_text: str) -> tuple[str, ...]:
-    """What a follow-up asks about, as strings to find in an answer sentence.
-
-    A word the corpus never uses (县里) is looked for by its characters (县), the way
-    the report may write it (各县（市、区）).
-    """
-    terms: list[str] = []
-    for w in content_words(followup):
-        terms += [w] if w in corpus_text else [c for c in w if "\u4e00" <= c <= "\u9fff" and not is_stopword(c)]
-    return tuple(dict.fromkeys(terms))

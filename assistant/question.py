@@ -83,7 +83,7 @@ _KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
         (Kind.REASON, r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
         (
             Kind.TIME,
-            r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|几月|几号|几点|哪个朝代|哪个年代|日期|年份|"
+            r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|(?<!哪)几月|几号|(?<!哪)几点钟?|哪个朝代|哪个年代|日期|年份|"
             r"\bwhen\b|what (?:date|year|time)|which (?:year|day|month)",
         ),  # fmt: skip
         (
@@ -269,12 +269,14 @@ def analyse(text: str) -> Question:
     clean = " ".join(text.split())
     content = content_words(clean)
     english = is_english(clean)
-    kind = _kind(clean)
+    # A follow-up read with the question before it ("…有多少件舆情？其中有哪些重大舆情事件？") asks its last part.
+    asked = re.split(r"(?<=[？?])", clean.rstrip("？? "))[-1] or clean
+    kind = _kind(asked)
     phrases = () if english else _phrases(clean)
     return Question(
         text=clean,
         kind=kind,
-        counted=_counted(clean) if kind is Kind.QUANTITY and not english else "",
+        counted=_counted(asked) if kind is Kind.QUANTITY and not english else "",
         key_terms=_key_terms(clean, content),
         phrases=phrases,
         specific=_specific(phrases),

@@ -20,7 +20,7 @@ import gradio as gr
 from assistant.about import SETTINGS_FILE, About, about
 from assistant.config import Settings
 from assistant.gate import Busy, Gate, TimedOut
-from assistant.pipeline import Assistant, QuestionError
+from assistant.pipeline import Assistant, QuestionError, Turn
 from assistant.render.html import (
     PENDING,
     answer_html,
@@ -33,7 +33,7 @@ from assistant.schema import Answer
 from assistant.serialize import answer_to_dict
 from assistant.server import allowed_hosts, create_app, launch
 
-__all__ = ["allowed_hosts", "answerers", "build_app", "check_history", "create_app", "history_chars", "launch", "serve"]
+__all__ = ["allowed_hosts", "answerers", "build_app", "create_app", "launch", "serve"]
 
 # Gradio reads this when a Blocks is created: no version check or telemetry calls home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -62,32 +62,9 @@ def answerers(settings: Settings) -> list[str]:
     return sorted(allowed, key=lambda a: a != settings.answerer)
 
 
-def history_chars(settings: Settings) -> int:
-    """The longest earlier question a request may carry: a follow-up is understood together with the one before."""
-    return 2 * settings.max_question_chars
-
-
-def check_history(history: object, settings: Settings) -> list[str]:
-    """The earlier questions of an API call, checked before any work; QuestionError says what is wrong."""
-    if history is None:
-        return []
-    if not isinstance(history, list) or not all(isinstance(turn, str) for turn in history):
-        raise QuestionError("history 应为此前问题（文本）的列表。")
-    if len(history) > settings.max_history_turns:
-        raise QuestionError(f"history 最多 {settings.max_history_turns} 个问题，收到 {len(history)} 个。")
-    limit = history_chars(settings)
-    for n, turn in enumerate(history, 1):
-        if len(turn) > limit:
-            raise QuestionError(f"history 第 {n} 个问题太长（{len(turn)} 字），每个最多 {limit} 字。")
-    return history
-
-
-def _remember(history: list[str], answer: Answer, settings: Settings) -> list[str]:
-    """The session's history after an answer: follow-ups resolve against the question as understood."""
-    turn = answer.resolved_question or answer.question
-    if len(turn) > history_chars(settings):
-        turn = answer.question  # a long chain of follow-ups stops growing
-    return (history + [turn])[-settings.max_history_turns :] if settings.max_history_turns else []
+def _remember(turns: list[Turn], question: str, answer: Answer, settings: Settings) -> list[Turn]:
+    """The session's conversation after an answer (the last `max_history_turns` turns)."""
+    return (turns + [Turn(question, answer)])[-settings.max_history_turns :] if settings.max_history_turns else []
 
 
 def _public(answer: Answer, settings: Settings) -> Answer:
@@ -138,8 +115,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     choices = answerers(settings)
 
     def respond(
-        question: str, messages: list | None, history: list[str] | None, top_k: float, show_scores: bool, answerer: str
-    ) -> Iterator[tuple[str, list, list, list[str]]]:
+        question: str, messages: list | None, history: list[Turn] | None, top_k: float, show_scores: bool, answerer: str
+    ) -> Iterator[tuple[str, list, list, list[Turn]]]:
         """One turn: show the question at once, then replace the placeholder with the answer."""
         messages, history = list(messages or [])[-MAX_MESSAGES:], list(history or [])
         question = question if isinstance(question, str) else ""
@@ -168,10 +145,10 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             log.exception("answering %r failed", question[:200])
             messages[-1], kept = {"role": "assistant", "content": notice_html(FAILED)}, question
         else:
-            history = _remember(history, answer, settings)
+            history = _remember(history, question, answer, settings)
         yield kept, messages, messages, history
 
-    def respond_example(sample: list[str], *rest: Any) -> Iterator[tuple[str, list, list, list[str]]]:
+    def respond_example(sample: list[str], *rest: Any) -> Iterator[tuple[str, list, list, list[Turn]]]:
         yield from respond(sample[0] if sample else "", *rest)
 
     def ask(
@@ -179,15 +156,15 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     ) -> dict:
         """Answer a question about the documents; returns the JSON of `assistant ask --json`.
 
-        `history` holds the conversation's earlier questions, oldest first (their
-        `resolved_question`), so that a follow-up such as "那县里呢？" is understood.
+        `history` holds the conversation's earlier questions, oldest first, so that a
+        follow-up such as "那县里呢？" or "第二点具体是什么？" is understood.
         """
         if not isinstance(top_k, int | float) or not 1 <= int(top_k) <= API_TOP_K_MAX:
             raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。", print_exception=False)
         if answerer not in choices:
             raise gr.Error(f"answerer 应为 {' 或 '.join(choices)}。", print_exception=False)
         try:
-            earlier = check_history(history, settings)
+            earlier = assistant.check_history(history)
             if not isinstance(question, str):
                 raise QuestionError("question 应为文本。")
             answer = None
@@ -215,7 +192,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     first = corpus()
     with gr.Blocks(title=first.title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         header = gr.HTML(header_html(first))
-        history = gr.State([])  # this session's questions as understood, for follow-ups
+        history = gr.State([])  # this session's conversation (turns: questions and answers), for follow-ups
         messages = gr.State([])  # the conversation, kept here: the browser sends only the new question
         chatbot = gr.Chatbot(
             label="对话",

@@ -411,8 +411,8 @@ def test_eval_out_of_range_metric_options_are_usage_errors(env, questions_file: 
     ("content", "message"),
     [
         ('{"question": "这份汇报是哪天的？"}\nnot json\n', "{path}:2: not JSON (Expecting value)"),
-        ('{"q": "这份汇报是哪天的？"}\n', '{path}:1: each line needs a "question" string'),
-        ('["这份汇报是哪天的？"]\n', '{path}:1: each line needs a "question" string'),
+        ('{"q": "这份汇报是哪天的？"}\n', '{path}:1: each line needs a "question" string (or "turns", a conversation)'),
+        ('["这份汇报是哪天的？"]\n', '{path}:1: each line needs a "question" string (or "turns", a conversation)'),
         ("\n\n", "{path}: no questions"),
     ],
     ids=["not-json", "no-question", "not-an-object", "empty"],

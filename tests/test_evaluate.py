@@ -125,13 +125,30 @@ def test_read_questions_fills_in_the_defaults(tmp_path: Path) -> None:
     lines = ["", '{"question": "这份汇报是哪天的？"}', '{"id": "x", "question": "谁？", "answerable": false}']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert evaluate.read_questions(path) == [
-        {"question": "这份汇报是哪天的？", "id": "line2", "answerable": True, "evidence": [], "answer_any": []},
-        {"id": "x", "question": "谁？", "answerable": False, "evidence": [], "answer_any": []},
+        {
+            "question": "这份汇报是哪天的？",
+            "id": "line2",
+            "answerable": True,
+            "evidence": [],
+            "answer_any": [],
+            "history": [],
+        },
+        {"id": "x", "question": "谁？", "answerable": False, "evidence": [], "answer_any": [], "history": []},
     ]
+
+
+def test_a_conversation_is_scored_on_its_last_turn(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        '{"id": "d", "turns": ["市委网信办有多少在编人员？", "那县里呢？"], "answerable": false}\n', encoding="utf-8"
+    )
+    (q,) = evaluate.read_questions(path)
+    assert (q["question"], q["history"]) == ("那县里呢？", ["市委网信办有多少在编人员？"])
 
 
 def test_questions_file_with_bad_line_names_it(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "谁？"}\n{"question": 3}\n', encoding="utf-8")
-    with pytest.raises(evaluate.QuestionsError, match=f'^{path}:2: each line needs a "question" string$'):
+    needs = r'each line needs a "question" string \(or "turns", a conversation\)'
+    with pytest.raises(evaluate.QuestionsError, match=f"^{path}:2: {needs}$"):
         evaluate.read_questions(path)

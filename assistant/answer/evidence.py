@@ -61,6 +61,7 @@ class Reading:
     hits: tuple[Hit, ...]
     candidates: tuple[Candidate, ...]
     features: np.ndarray  # float32, one row per candidate
+    focus: tuple[str, ...] = ()  # what a follow-up asks about (那X呢 → X): every candidate mentions it
 
     def sentence(self, i: int) -> str:
         c = self.candidates[i]
@@ -95,10 +96,19 @@ def read(question: Question, hits: Sequence[Hit], index: Corpus, focus: Sequence
             text = hit.passage.text[start:end]
             if _is_heading(text, hit.passage.section):
                 continue  # headings name sections; they never answer
-            if focus and not any(f in normalize(text) for f in focus):
-                continue  # a follow-up about something else is answered about that, or not at all
+            if focus and not any(f in normalize(f"{_headings(hit.passage)}\n{text}") for f in focus):
+                continue  # a follow-up about something else is answered about that (here or in its heading), or not
             candidates.append(Candidate(n, start, end, float(cosine)))
-    return Reading(question, tuple(hits), tuple(candidates), sentence_features(question, hits, candidates, index))
+    features = sentence_features(question, hits, candidates, index)
+    return Reading(question, tuple(hits), tuple(candidates), features, tuple(focus))
+
+
+def _headings(passage) -> str:
+    """The headings a passage is under; a long document title (a report's) says nothing particular about it."""
+    section = passage.section
+    if section and len(section[0]) > TITLE_NAME_CHARS:
+        section = section[1:]
+    return " ".join(section)
 
 
 def _is_heading(sentence: str, section: tuple[str, ...]) -> bool:

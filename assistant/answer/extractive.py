@@ -82,6 +82,9 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
     """The best-scored candidate that can answer, or None."""
     usable = np.array([_holds(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
     usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
+    if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
+        # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
+        usable &= reading.column("number_near_counted") == 1
     return int(np.argmax(np.where(usable, scores, -np.inf))) if usable.any() else None
 
 
