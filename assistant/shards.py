@@ -47,23 +47,25 @@ class Shard:
     info: dict  # title, format, pages, characters: for `assistant list`
 
 
+def code_files() -> list[Path]:
+    """The source files that turn a corpus file into passages, words and embedded text."""
+    package = Path(__file__).resolve().parent
+    paths = [package / f"{name}.py" for name in _CODE]
+    return [p for p in paths + sorted((package / "ingest").rglob("*.py")) if p.is_file()]
+
+
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """SHA-256 over the source of the modules that turn a file into passages, words and embedded text."""
+    """SHA-256 over `code_files()` and the jieba version (its dictionary decides the words)."""
     from importlib import metadata
 
     h = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    paths = [package / f"{name}.py" for name in _CODE]
-    paths += sorted((package / "ingest").rglob("*.py"))  # the readers and the clean-up
-    for path in paths:
-        if path.is_file():
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
-    for package in ("jieba",):  # its dictionary decides the words
-        try:
-            h.update(metadata.version(package).encode())
-        except metadata.PackageNotFoundError:
-            h.update(b"-")
+    for path in code_files():
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    try:
+        h.update(metadata.version("jieba").encode())
+    except metadata.PackageNotFoundError:
+        h.update(b"-")
     return h.hexdigest()
 
 
