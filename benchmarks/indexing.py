@@ -86,6 +86,17 @@ def _embedding(index: Path) -> dict:
     return {"embedding_s": e["seconds"], "embedding_texts_per_cpu_s": round(e["sentences"] / e["cpu_seconds"], 1)}
 
 
+def _verify(index: Path) -> dict:
+    from assistant import builds
+
+    folder, digest = builds.current(index)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    started, cpu = time.perf_counter(), time.process_time()
+    builds.verify(folder, digest)
+    return {"seconds": round(time.perf_counter() - started, 3), "cpu_seconds": round(time.process_time() - cpu, 3),
+            "megabytes": round(size / 1e6, 1)}  # fmt: skip
+
+
 def _timing(run) -> dict:
     return {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2), "peak_mb": round(run.peak_mb)}
 
@@ -115,6 +126,7 @@ def run(work: Path, quick: bool) -> dict:
     full = run_process([assistant, "index"], _env(corpus, work / "cmrc-index"))
     result["assistant index (empty index folder)"] = {**_timing(full), **_figures(full.stdout),
                                                       **_embedding(work / "cmrc-index")}  # fmt: skip
+    result["checking the built index at load (SHA-256 of every file, once per process)"] = _verify(work / "cmrc-index")
     model = model_path(Settings.load())
     recipe = run_process([sys.executable, "-m", "benchmarks.recipe_build", model, str(corpus), str(work / "recipe")])
     result["recipe (sentence-transformers fp32, 500-char chunks, FAISS flat)"] = {
