@@ -45,7 +45,7 @@ class Entry:
     passages: int | None  # None: not indexed (yet, or unreadable)
     added: str | None  # when the index first saw it (ISO 8601), None if not indexed yet
     size: int  # bytes
-    status: Literal["indexed", "not indexed yet", "unreadable"]
+    status: Literal["indexed", "not indexed yet", "skipped"]  # skipped: unreadable, or a copy of another document
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def documents(settings: Settings) -> list[Entry]:
                 )
             )
         else:
-            status = "unreadable" if same else "not indexed yet"
+            status = "skipped" if same else "not indexed yet"  # `assistant index` says why
             entries.append(Entry(name, Path(name).stem, fmt, None, None, None, fp["size"], status))
     return entries
 
