@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -12,9 +14,11 @@ from typing import TypeVar
 
 from assistant.config import default_cache_dir
 
-__all__ = ["cached_json", "folder_complete", "replace_folder"]
+__all__ = ["cached_json", "folder_complete", "replace_folder", "checksums", "damaged_file"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_STAMP = ".verified.json"  # the files' (size, mtime, inode) when their checksums last matched
 
 
 def cached_json(name: str, compute: Callable[[], T]) -> T:
@@ -55,3 +59,66 @@ def replace_folder(tmp: Path, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def checksums(folder: Path, names: list[str]) -> dict[str, str]:
+    """SHA-256 of the named files of a folder, for its marker."""
+    return {name: _sha256(folder / name) for name in names}
+
+
+def damaged_file(folder: Path, marker: str) -> str | None:
+    """The first file of a finished folder whose SHA-256 differs from its marker's record, else None.
+
+    Hashing the model's hundreds of megabytes costs a fraction of a second, so it is done when a
+    file's size, time or inode differ from those of the last check that passed (kept in a stamp
+    file), not at every start. A marker written before checksums were recorded gets them now.
+    """
+    try:
+        record = json.loads((folder / marker).read_text(encoding="utf-8"))
+        names = sorted(record["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return marker
+    stamp = {name: _stat(folder / name) for name in names}
+    try:
+        if json.loads((folder / _STAMP).read_text(encoding="utf-8")) == stamp:
+            return None
+    except (OSError, ValueError):
+        pass
+    recorded = record.get("sha256")
+    if not isinstance(recorded, dict):  # an older marker: trust what is there now, and record it
+        recorded = checksums(folder, names)
+        _write(folder / marker, {**record, "sha256": recorded})
+    for name in names:
+        if _sha256(folder / name) != recorded.get(name):
+            return name
+    _write(folder / _STAMP, stamp)
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> list[int]:
+    try:
+        s = path.stat()
+    except OSError:
+        return []
+    return [s.st_size, s.st_mtime_ns, s.st_ino]
+
+
+def _write(path: Path, data: object) -> None:
+    """Atomically, and only if the cache can be written (a read-only cache checks again next time)."""
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+        os.replace(f.name, path)
+    except OSError as exc:
+        log.debug("cannot write %s: %s", path, exc)

@@ -134,6 +134,9 @@ class _Progress:
         self.done = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "waiting":
+            click.echo("waiting for another build of the index to finish…", err=True)
+            return
         if stage != "embedding":
             click.echo(f"{stage}: {total}", err=True)
             return
@@ -424,13 +427,96 @@ def index(ctx: click.Context) -> None:
     from assistant.index import build
 
     settings = ctx.obj
-    report = build(settings, Embedder(settings), _Progress())
+    _print_build(build(settings, Embedder(settings), _Progress()), settings)
+
+
+def _print_build(report, settings: Settings) -> None:
     for error in report.errors:
         click.echo(f"skipped: {_clean(str(error))}", err=True)
+    for damage in report.repaired:
+        click.echo(f"repaired: {_clean(damage)}; embedded again", err=True)
     click.echo(
         f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f} s "
         f"({report.per_second:.1f} passages/s) → {settings.index_dir}/"
     )
+    unchanged = report.documents - report.embedded
+    speed = f" at {report.texts_per_second:.0f} texts/s"
+    if report.tokens_embedded:
+        speed += f", {report.tokens_per_second:.0f} tokens/s"
+    embedded = f"embedded {report.sentences_embedded} sentences of {_count(report.embedded, 'document')}"
+    click.echo(f"{embedded}{speed if report.embedded else ''}; {unchanged} unchanged")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# --- the library: add, list, remove ---------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--replace", is_flag=True, help="A file named like a document of the library replaces it.")
+@click.pass_context
+def add(ctx: click.Context, files: tuple[Path, ...], replace: bool) -> None:
+    """Copy FILES into the corpus folder and index them (only they are embedded).
+
+    A file already in the library is skipped; a file named like another document is added
+    under a free name (or replaces it, with --replace). Each is said in one line.
+    """
+    from assistant import library
+
+    report = library.add(ctx.obj, files, progress=_Progress(), replace=replace)
+    _print_changes(report, ctx.obj)
+    if not any(c.changed for c in report.changes) and any(c.outcome == "skipped" for c in report.changes):
+        ctx.exit(1)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document.")
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """The documents of the library: title, format, pages, passages, when added."""
+    from dataclasses import asdict
+
+    from assistant import library
+
+    entries = library.documents(ctx.obj)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(asdict(entry), ensure_ascii=False))
+        return
+    if not entries:
+        click.echo(f"no documents in {ctx.obj.corpus_dir}/ (add some with `assistant add FILE…`)")
+        return
+    rows = [("title", "format", "pages", "passages", "added", "name")]
+    for e in entries:
+        passages = str(e.passages) if e.passages is not None else e.status
+        added = (e.added or "")[:16].replace("T", " ")
+        cells = (e.title, e.format, "" if e.pages is None else str(e.pages), passages, added, e.name)
+        rows.append(tuple(_clean(c) for c in cells))
+    from assistant.render.cells import width  # columns on a terminal: wide (CJK) characters take two
+
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Remove documents NAMES (as `assistant list` shows them) from the corpus folder and the index."""
+    from assistant import library
+
+    _print_changes(library.remove(ctx.obj, names, progress=_Progress()), ctx.obj)
+
+
+def _print_changes(report, settings: Settings) -> None:
+    for change in report.changes:
+        click.echo(_clean(change.message), err=not change.changed)
+    if report.build is not None:
+        _print_build(report.build, settings)
 
 
 # --- eval ----------------------------------------------------------------------------------------

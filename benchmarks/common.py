@@ -28,6 +28,7 @@ class Run:
     peak_mb: float
     stdout: str
     returncode: int
+    cpu_seconds: float = 0.0
 
 
 def run_process(cmd: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
@@ -39,7 +40,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None, stdin: str | 
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd[:4])}… exited with {proc.returncode}: {proc.stderr.strip()[-800:]}")
         measured = json.loads(Path(stats.name).read_text(encoding="utf-8"))
-    return Run(measured["seconds"], measured["peak_mb"], proc.stdout, proc.returncode)
+    return Run(measured["seconds"], measured["peak_mb"], proc.stdout, proc.returncode, measured.get("cpu_seconds", 0.0))
 
 
 def peak_mb() -> float:

@@ -1,4 +1,4 @@
-"""Run a command and write its wall time and peak RSS to a JSON file: `python -m benchmarks.peak OUT CMD…`.
+"""Run a command and write its wall time, CPU time and peak RSS to a JSON file: `python -m benchmarks.peak OUT CMD…`.
 
 A child's ru_maxrss counts the memory of the process it was forked from until it
 execs; forked from the benchmark runner (torch loaded: gigabytes) every child would
@@ -21,7 +21,9 @@ def main() -> int:
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}, f)
+        # CPU seconds too: on a shared machine wall time also measures the neighbours.
+        cpu = usage.ru_utime + usage.ru_stime
+        json.dump({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": usage.ru_maxrss / 1024}, f)
     return proc.returncode
 
 

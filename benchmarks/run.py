@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> dict:
         results["cold"] = _cold(work, repeat)
         results["warm_batch"] = _warm_batch(work, ("onnx",) if args.quick else ("onnx", "torch"), limit)
         results["scale"] = _scale(work, scales, 1 if args.quick else 2, limit)
+        from benchmarks import indexing  # the CMRC-size build, the recipe and one added document
+
+        results["indexing"] = indexing.run(work, args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -53,7 +56,10 @@ def main(argv: list[str] | None = None) -> dict:
     from benchmarks.report import write
 
     write(results, args.out)
-    _log(f"wrote {args.out}/README.md")
+    from benchmarks import indexing
+
+    indexing.write({"machine": results["machine"], **results["indexing"]}, args.out)
+    _log(f"wrote {args.out}/README.md and indexing.md")
     return results
 
 

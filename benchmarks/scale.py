@@ -51,7 +51,7 @@ def build(corpus: Path, index: Path, sigma: float) -> dict:
 def serve(corpus: Path, index: Path, repeat: int, limit: int) -> dict:
     import faiss
 
-    from assistant.index import IVF_PROBES, _dense_index  # the same IVF parameters as a real build
+    from assistant.indexer import IVF_PROBES, _dense_index  # the same IVF parameters as a real build
     from assistant.pipeline import Assistant
 
     started = time.perf_counter()

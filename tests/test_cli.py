@@ -67,7 +67,7 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: assistant [OPTIONS] COMMAND [ARGS]...\n")
     commands = re.findall(r"^  (\w+)  ", result.stdout.split("Commands:")[1], re.M)
-    assert commands == ["ask", "chat", "eval", "index", "web"]
+    assert commands == ["add", "ask", "chat", "eval", "index", "list", "remove", "web"]
     assert run(["-h"]).stdout == result.stdout
 
 
@@ -307,7 +307,10 @@ def test_index_command_reports_counts_and_skipped_files(tmp_path: Path, assistan
     result = run(["--corpus", str(corpus), "--index", str(index), "index"])
     assert result.exit_code == 0, result.output
     summary = rf"indexed 1 documents, 1 passages in \d+\.\d s \(\d+\.\d passages/s\) → {re.escape(str(index))}/\n"
+    summary += r"embedded \d+ sentences of 1 document at \d+ texts/s, \d+ tokens/s; 0 unchanged\n"
     assert re.fullmatch(summary, result.stdout), result.stdout
+    again = run(["--corpus", str(corpus), "--index", str(index), "index"])
+    assert again.stdout.splitlines()[1] == "embedded 0 sentences of 0 documents; 1 unchanged"
     assert f"skipped: {corpus}/bad.txt: binary file (NUL byte at offset 2)\n" in result.stderr
     assert "embedding" in result.stderr
 

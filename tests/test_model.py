@@ -4,6 +4,7 @@ never left half-written — including by a conversion killed with SIGKILL in a r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -129,7 +130,8 @@ def test_marker_lists_every_file_with_its_size(converted: Settings) -> None:
     marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     on_disk = {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
     assert marker["version"] == 1
-    assert marker["files"] == {k: v for k, v in on_disk.items() if k != MARKER}
+    assert marker["files"] == {k: v for k, v in on_disk.items() if k not in (MARKER, ".verified.json")}
+    assert marker["sha256"].keys() == marker["files"].keys()
     assert {"model.safetensors", "tokenizer.json", "config.json", "modules.json"} <= marker["files"].keys()
 
 
@@ -225,3 +227,55 @@ def test_two_processes_converting_at_once_both_succeed(tmp_path_factory: pytest.
     assert is_converted(folder)
     assert _leftovers(folder) == []
     shutil.rmtree(cache)
+
+
+# --- damage after the fact -------------------------------------------------------------------------
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10  # same size: only the checksum can tell
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_converted_weights_are_detected_by_checksum_and_converted_again(converted: Settings, caplog) -> None:
+    folder = _converted_folder(converted.cache_dir)
+    weights = folder / "model.safetensors"
+    original = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert is_converted(folder)
+    _flip(weights)
+
+    assert not is_converted(folder)
+    assert f"converted model file {folder}/model.safetensors is damaged (checksum mismatch)" in caplog.text
+    assert model_path(converted) == str(folder)
+
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == original
+    assert is_converted(folder) and _leftovers(folder) == []
+    marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    assert marker["sha256"]["model.safetensors"] == original
+
+
+@pytest.mark.slow
+def test_a_damaged_onnx_model_is_exported_again_instead_of_failing_every_start(
+    converted: Settings, tmp_path: Path, caplog
+) -> None:
+    from assistant.embedder import Embedder
+    from assistant.onnx_encoder import is_exported, onnx_folder
+
+    source = onnx_folder(Path(model_path(Settings.load())))  # the exported model every test uses
+    if not is_exported(source):
+        pytest.skip("no ONNX export in the default cache")
+    folder = onnx_folder(_converted_folder(converted.cache_dir))
+    shutil.copytree(source, folder, dirs_exist_ok=True)
+    (folder / ".verified.json").unlink(missing_ok=True)
+    assert is_exported(folder)
+    _flip(folder / "model.onnx")
+
+    embedder = Embedder(converted.with_(encoder="onnx"))
+    vector = embedder.queries(["市委网信办目前有多少在编人员？"])[0]
+
+    assert embedder.backend == "onnx" and embedder.fallback is None
+    assert f"ONNX model file {folder}/model.onnx is damaged (checksum mismatch); exporting it again" in caplog.text
+    assert is_exported(folder)
+    reference = Embedder(Settings.load()).queries(["市委网信办目前有多少在编人员？"])[0]
+    assert float(vector @ reference) > 0.999
