@@ -140,6 +140,22 @@ class Index:
             texts.setdefault(p.doc, []).append(normalize(p.indexed_text()))
         return {doc: "\n".join(parts) for doc, parts in texts.items()}
 
+    @cached_property
+    def _by_document(self) -> dict[str, list[int]]:
+        numbers: dict[str, list[int]] = {}
+        for n, p in enumerate(self.passages):
+            numbers.setdefault(p.doc, []).append(n)
+        return numbers
+
+    @property
+    def documents(self) -> list[str]:
+        """The names of the indexed documents, in index order."""
+        return list(self._by_document)
+
+    def document_passages(self, doc: str) -> list[int]:
+        """The numbers of one document's passages (empty for a name the index does not hold)."""
+        return self._by_document.get(doc, [])
+
     def document_text(self, doc: str) -> str:
         """A document's passages with their section paths, normalised (`words.normalize`)."""
         return self._documents.get(doc, "")

@@ -63,29 +63,40 @@ class Assistant:
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
         return retrieve.search(self.index, self.question(self.check(question)), top_k or self.settings.top_k)
 
-    def read(self, question: Question, focus: Sequence[str] = (), near: Sequence[str] = ()) -> Reading:
-        """Retrieve the passages to read (and the `near` ones, by id) and gather the evidence on their sentences."""
-        hits = retrieve.search(self.index, question, max(self.settings.top_k, extractive.SOURCES_READ))
+    def read(
+        self, question: Question, focus: Sequence[str] = (), near: Sequence[str] = (), doc: str | None = None
+    ) -> Reading:
+        """Retrieve the passages to read (and the `near` ones, by id; from document `doc` only, when given)
+        and gather the evidence on their sentences."""
+        hits = retrieve.search(self.index, question, max(self.settings.top_k, extractive.SOURCES_READ), doc)
         have = {h.passage.id for h in hits}
-        hits += [Hit(self.index.passages[self.index.passage_number(i)], 0.0) for i in near if i not in have]
+        near_hits = (Hit(self.index.passages[self.index.passage_number(i)], 0.0) for i in near if i not in have)
+        hits += [h for h in near_hits if doc is None or h.passage.doc == doc]
         return evidence.read(question, hits, self.index, focus)
 
-    def ask(self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None, doc: str | None = None
+    ) -> Answer:
         """Answer `question`; `history` holds the conversation so far, oldest first: its turns, or the
-        earlier questions alone (then they are answered again, to know what each answer said)."""
+        earlier questions alone (then they are answered again, to know what each answer said). `doc` limits
+        the answer to one document (its name as `assistant list` shows it)."""
         asked = self.check(question)
-        turns = self.turns(history)
+        if doc is not None and not self.index.document_passages(doc):
+            raise QuestionError(f"没有名为“{doc}”的文档。")
+        turns = self.turns(history, doc)
         resolution = resolve(asked, turns, self._following(turns[-1].answer) if turns else ())
         if resolution.unclear:
             return Answer(asked, False, resolution.unclear, resolved_question=asked, note="请把问题说完整。")
-        reading = self.read(self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near))
+        reading = self.read(
+            self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
+        )
         return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
 
-    def turns(self, history: Sequence[Turn | str]) -> list[Turn]:
+    def turns(self, history: Sequence[Turn | str], doc: str | None = None) -> list[Turn]:
         """The conversation as turns: earlier questions given as text are answered again, in order."""
         turns: list[Turn] = []
         for earlier in history:
-            turns.append(earlier if isinstance(earlier, Turn) else Turn(earlier, self.ask(earlier, turns)))
+            turns.append(earlier if isinstance(earlier, Turn) else Turn(earlier, self.ask(earlier, turns, doc=doc)))
         return turns
 
     def _near(self, ids: Sequence[str]) -> tuple[str, ...]:
@@ -126,11 +137,16 @@ class Assistant:
         return tuple(dict.fromkeys(found))
 
     def answers(
-        self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None, answerer: str | None = None
+        self,
+        question: str,
+        history: Sequence[Turn | str] = (),
+        top_k: int | None = None,
+        answerer: str | None = None,
+        doc: str | None = None,
     ) -> Iterator[Answer]:
         """The answer as it grows: one final Answer (extractive), or the LLM's text as it streams, then
         its grounded final version. Retrieval and the "not found" decision are the same for both."""
-        extracted = self.ask(question, history, top_k)
+        extracted = self.ask(question, history, top_k, doc)
         if (answerer or self.settings.answerer) != "llm":
             yield extracted
             return
@@ -139,7 +155,12 @@ class Assistant:
         yield from llm.generate(extracted, self.settings, encode=self.embedder.passages)
 
     def final_answer(
-        self, question: str, history: Sequence[Turn | str] = (), top_k: int | None = None, answerer: str | None = None
+        self,
+        question: str,
+        history: Sequence[Turn | str] = (),
+        top_k: int | None = None,
+        answerer: str | None = None,
+        doc: str | None = None,
     ) -> Answer:
-        *_, last = self.answers(question, history, top_k, answerer)
+        *_, last = self.answers(question, history, top_k, answerer, doc)
         return last

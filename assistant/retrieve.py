@@ -49,8 +49,8 @@ def fuse(dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     return DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * s
 
 
-def search(index: Index, question: Question, top_k: int = 5) -> list[Hit]:
-    """The `top_k` passages for a prepared `question`, best first."""
+def search(index: Index, question: Question, top_k: int = 5, doc: str | None = None) -> list[Hit]:
+    """The `top_k` passages for a prepared `question`, best first; only from document `doc` when given."""
     n = len(index.passages)
     if n == 0:
         return []
@@ -59,8 +59,13 @@ def search(index: Index, question: Question, top_k: int = 5) -> list[Hit]:
     expansions = tuple(lexicon.stand_ins(question.bridges))
     depth = min(n, max(_CANDIDATES, top_k * 4))
     bm25 = _bm25(index, question.words, n) + EXPANSION_WEIGHT * _bm25(index, expansions, n)
-    sparse_ids = [int(i) for i in np.argsort(-bm25, kind="stable")[:depth] if bm25[i] > 0]
-    candidates = list(dict.fromkeys(_dense_candidates(index, question.vector, depth) + sparse_ids))
+    if doc is not None:
+        candidates = index.document_passages(doc)  # one document: every passage of it is a candidate
+    else:
+        sparse_ids = [int(i) for i in np.argsort(-bm25, kind="stable")[:depth] if bm25[i] > 0]
+        candidates = list(dict.fromkeys(_dense_candidates(index, question.vector, depth) + sparse_ids))
+    if not candidates:
+        return []
 
     dense = index.best_sentence_scores(candidates, question.vector)
     sparse = bm25[candidates]

@@ -88,6 +88,9 @@ def test_a_sentence_about_another_named_thing_is_not_an_answer(tmp_path: Path, a
     assert described.sources[0].hit.passage.section[0] == "狭叶艾纳香"  # the title heads the section path
     assert not other.ask("长柄艾纳香的下部叶有什么特点？").found
     assert "腹痛" in other.ask("误食黄蝉有什么危害？").text  # not the title line 黄蝉
+    assert not other.ask("误食黄蝉有什么危害？", doc="狭叶艾纳香.txt").found  # one document only
+    with pytest.raises(QuestionError, match="没有名为"):
+        other.ask("误食黄蝉有什么危害？", doc="没有这个.txt")
 
 
 def test_a_followup_about_something_else_is_not_answered_with_the_first_answer(assistant: Assistant) -> None:
