@@ -222,7 +222,8 @@ def ask(
     from assistant.pipeline import QuestionError
 
     failed, n, answered = [], 0, 0
-    for n, (line, problem) in enumerate(_stdin_lines(settings.max_question_chars), start=1):
+    lines = _stdin_lines(settings.max_question_chars, settings.max_history_turns)
+    for n, (line, problem) in enumerate(lines, start=1):
         if not line and not problem:
             continue
         history: list[str] = []
@@ -276,21 +277,28 @@ def _ask_one(
     _print_answer(answer, layout)
 
 
-def _stdin_lines(max_chars: int):
+def _stdin_lines(max_chars: int, max_turns: int = 0):
     """(question, problem) for each line of standard input: decoded as UTF-8 and stripped; a line too long or not
-    UTF-8 comes with the problem instead. A huge line is not held whole in memory: past a bound it is skipped."""
+    UTF-8 comes with the problem instead. A huge line is not held whole in memory: past a bound it is skipped.
+
+    A question takes at most 4 × `max_chars` + 64 bytes (UTF-8 takes at most four a character); a JSON line
+    (`{"question": …, "history": […]}`) may also carry `max_turns` earlier questions of twice that length.
+    """
     stream = sys.stdin.buffer
-    bound = 4 * max_chars + 64  # bytes: UTF-8 takes at most four a character
+    plain = 4 * max_chars + 64
+    bound = plain + max_turns * (8 * max_chars + 16)
     first = True
     while raw := stream.readline(bound):
-        if len(raw) == bound and not raw.endswith(b"\n"):
+        cut = len(raw) == bound and not raw.endswith(b"\n")
+        if cut:
             while (more := stream.readline(1 << 16)) and not more.endswith(b"\n"):
                 pass
-            too_long = f"问题太长（超过 {max_chars} 字），请控制在 {max_chars} 字以内。"
-            yield raw.decode("utf-8", "replace")[:max_chars] + "…", too_long
-            continue
         if first:
             raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+        if cut or (len(raw.rstrip()) > plain and not raw.lstrip().startswith(b"{")):
+            too_long = f"问题太长（超过 {max_chars} 字），请控制在 {max_chars} 字以内。"
+            yield raw[:plain].decode("utf-8", "replace")[:max_chars] + "…", too_long
+            continue
         try:
             yield raw.decode("utf-8").strip(), ""
         except UnicodeDecodeError as exc:

@@ -315,6 +315,38 @@ def test_index_command_reports_counts_and_skipped_files(tmp_path: Path, assistan
     assert "embedding" in result.stderr
 
 
+@pytest.mark.slow
+def test_ask_json_takes_conversations_as_json_lines(env, assistant: Assistant) -> None:
+    first = "市委网信办目前有多少在编人员？"
+    lines = [
+        json.dumps({"question": "那县里呢？", "history": [first]}, ensure_ascii=False),
+        json.dumps({"question": "第二点具体是什么？", "history": ["我市网信工作存在哪些不足？"]}, ensure_ascii=False),
+        json.dumps({"question": "那县里呢？", "history": "not a list"}, ensure_ascii=False),
+    ]
+    result = run(["ask", "--json"], env=env, input="\n".join(lines) + "\n")
+    assert result.exit_code == 1 and "1 of 3 lines not asked (line 3)" in result.stderr
+    county, second, bad = (json.loads(line) for line in result.stdout.splitlines())
+    assert county == as_json(assistant.ask("那县里呢？", [first]))
+    assert county["resolved_question"] == "县里有多少在编人员？" and not county["found"]
+    assert second["found"] and "网评队伍" in second["answer"]
+    assert bad == {"question": "那县里呢？", "error": "history 应为此前问题（文本）的列表。"}
+
+
+@pytest.mark.slow
+def test_eval_scores_the_last_turn_of_conversations(env, tmp_path: Path) -> None:
+    path = tmp_path / "conversations.jsonl"
+    rows = [
+        {"id": "a", "turns": ["我市有几家国家一类新闻网站？", "三类的呢？"], "answerable": True,
+         "evidence": ["国家三类新闻网站5家"], "answer_any": [["5"]]},
+        {"id": "b", "turns": ["市委网信办目前有多少在编人员？", "那信息化办呢？"], "answerable": False},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = run(["eval", "--json", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["answer"], summary["refused"], summary["hit@1"]) == (1.0, 1.0, 1.0)
+
+
 # --- chat ----------------------------------------------------------------------------------------
 
 

@@ -185,6 +185,19 @@ def test_s_1_expands_the_first_source_of_the_last_answer(env, assistant: Assista
     assert term.end() == 0
 
 
+def test_a_follow_up_in_chat_is_understood_and_shown_as_understood(env, assistant: Assistant) -> None:
+    term = Terminal(["chat", "--no-color"], env, columns=140)
+    term.prompt()
+    term.say("我市网信工作存在哪些不足？")
+    shown = term.say("第二点具体是什么？")
+    understood = assistant.ask("第二点具体是什么？", ["我市网信工作存在哪些不足？"])
+    assert "网评队伍" in understood.text
+    assert f"（理解为：{understood.resolved_question}）" in shown.replace("\r\n", "")
+    assert "网评队伍" in shown
+    term.child.sendeof()
+    assert term.end() == 0
+
+
 # --- colour --------------------------------------------------------------------------------------
 
 
