@@ -30,7 +30,16 @@ import numpy as np
 from assistant.cache import cached_json
 from assistant.words import content_words, is_stopword, normalize, words
 
-__all__ = ["Kind", "Question", "analyse", "proper_names", "is_english", "phrase_coverage", "QUESTION_WORDS"]
+__all__ = [
+    "Kind",
+    "Question",
+    "analyse",
+    "covered_characters",
+    "proper_names",
+    "is_english",
+    "phrase_coverage",
+    "QUESTION_WORDS",
+]
 
 
 class Kind(str, Enum):
@@ -237,31 +246,29 @@ def _specific(phrases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p for p in phrases if any(rare(w) for w in dictionary.cut(p, HMM=False)))
 
 
-def phrase_coverage(phrase: str, text: str, shortest: int = 2) -> float:
-    """Share of the phrase's characters inside a run of at least `shortest` characters that also occurs in `text`.
+def covered_characters(phrase: str, text: str, shortest: int = 2) -> list[bool]:
+    """Which characters of `phrase` lie in a run of at least `shortest` of its characters that `text` holds too.
 
     Character runs, not words: `长柄艾纳香` is not covered by a text about 狭叶艾纳香 (艾纳香 is,
-    长柄 is not), whatever jieba makes of either.
+    长柄 is not), whatever jieba makes of either. A phrase shorter than `shortest` is found whole or not.
     """
     n = len(phrase)
-    if n == 0:
-        return 0.0
     if n < shortest:
-        return float(phrase in text)
+        return [phrase in text] * n
     covered = [False] * n
-    i = 0
-    while i < n:
+    for i in range(n - shortest + 1):
         length = 0
         while i + length < n and phrase[i : i + length + 1] in text:
             length += 1
         if length >= shortest:
-            for j in range(i, i + length):
-                covered[j] = True
-            # Overlapping runs: restart one character later so that a run starting inside is found too.
-            i += 1
-        else:
-            i += 1
-    return sum(covered) / n
+            covered[i : i + length] = [True] * length
+    return covered
+
+
+def phrase_coverage(phrase: str, text: str, shortest: int = 2) -> float:
+    """Share of the phrase's characters that `covered_characters` finds in `text`."""
+    covered = covered_characters(phrase, text, shortest)
+    return sum(covered) / len(covered) if covered else 0.0
 
 
 def analyse(text: str) -> Question:

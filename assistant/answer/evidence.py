@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.question import Kind, Question, is_proper_name
+from assistant.question import Kind, Question, covered_characters, is_proper_name
 from assistant.schema import Hit
 from assistant.words import normalize, words
 
@@ -304,21 +304,10 @@ def _beyond(phrases: Sequence[str], section: str, text: str, bridges: Bridges) -
     return got / total if total else 1.0
 
 
-def _covered(phrase: str, text: str, bridges: Bridges, shortest: int = 2) -> list[bool]:
-    """Which characters of `phrase` lie in a run of at least `shortest` characters found in `text`, or in a
-    word of the question that the corpus never uses but one of whose dictionary stand-ins `text` holds
-    (牢骚 → 怨言: a paraphrase covers what it stands for)."""
-    n = len(phrase)
-    if n < shortest:
-        covered = [phrase in text] * n
-    else:
-        covered = [False] * n
-        for i in range(n - shortest + 1):
-            length = 0
-            while i + length < n and phrase[i : i + length + 1] in text:
-                length += 1
-            if length >= shortest:
-                covered[i : i + length] = [True] * length
+def _covered(phrase: str, text: str, bridges: Bridges) -> list[bool]:
+    """`question.covered_characters`, where a word of the question that the corpus never uses also counts as
+    covered when `text` holds one of its dictionary stand-ins (牢骚 → 怨言: a paraphrase covers what it stands for)."""
+    covered = covered_characters(phrase, text)
     for word, stand_ins in bridges.items():
         at = phrase.find(word)
         if at >= 0 and any(t in text for t in stand_ins):
