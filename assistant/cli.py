@@ -159,6 +159,26 @@ def _assistant(settings: Settings, quiet: bool = False):
     return assistant
 
 
+_DOC = click.option(
+    "--doc",
+    metavar="NAME",
+    help="Answer from one document only: its NAME as `assistant list` shows it (the last column).",
+)
+
+
+def _check_doc(assistant, doc: str | None) -> str | None:
+    """`--doc NAME` checked against the loaded index: an unknown name is a usage error, with the likely ones."""
+    if doc is None or doc in assistant.index.documents:
+        return doc
+    import difflib
+
+    names = assistant.index.documents
+    titles = {n: (assistant.index.manifest.get("documents", {}).get(n) or {}).get("title") or "" for n in names}
+    likely = [n for n in names if titles[n] == doc] or difflib.get_close_matches(doc, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(likely)}?" if likely else " (see `assistant list`)"
+    raise click.UsageError(_clean(f"no document named {doc!r} in the index{hint}"))
+
+
 _ANSWERER = click.option(
     "--answerer",
     type=click.Choice(["extractive", "llm"]),
@@ -197,6 +217,7 @@ def _layout(sources: str, no_color: bool):
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines when reading stdin).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources [env ASSISTANT_TOP_K; default 5].")
+@_DOC
 @_ANSWERER
 @_printing
 @click.pass_context
@@ -205,6 +226,7 @@ def ask(
     question: str | None,
     as_json: bool,
     top_k: int | None,
+    doc: str | None,
     answerer: str | None,
     sources: str,
     no_color: bool,
@@ -216,8 +238,9 @@ def ask(
     if question is not None and not question.strip():
         raise click.UsageError("the question is empty")
     assistant = _assistant(settings, quiet=as_json)
+    doc = _check_doc(assistant, doc)
     if question is not None:
-        _ask_one(assistant, question, as_json, sources, no_color)
+        _ask_one(assistant, question, as_json, sources, no_color, doc=doc)
         return
     from assistant.pipeline import QuestionError
 
@@ -231,7 +254,7 @@ def ask(
             line, history, problem = _conversation_line(assistant, line)
         if not problem:
             try:
-                _ask_one(assistant, line, as_json, sources, no_color, separate=answered > 0, history=history)
+                _ask_one(assistant, line, as_json, sources, no_color, answered > 0, history, doc)
                 answered += 1
                 continue
             except QuestionError as exc:
@@ -263,15 +286,17 @@ def _conversation_line(assistant, line: str) -> tuple[str, list[str], str]:
 
 
 def _ask_one(
-    assistant, question: str, as_json: bool, sources: str, no_color: bool, separate: bool = False, history=()
-) -> None:
+    assistant, question: str, as_json: bool, sources: str, no_color: bool, separate: bool = False, history=(),
+    doc: str | None = None,
+) -> None:  # fmt: skip
     if as_json:
         from assistant.serialize import answer_to_dict
 
-        click.echo(json.dumps(answer_to_dict(assistant.final_answer(question, history)), ensure_ascii=False))
+        answer = assistant.final_answer(question, history, doc=doc)
+        click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False))
         return
     layout = _layout(sources, no_color)
-    answer = _streamed(assistant.answers(question, history))
+    answer = _streamed(assistant.answers(question, history, doc=doc))
     if separate:
         click.echo()
     _print_answer(answer, layout)
@@ -337,10 +362,13 @@ def _clean(text: str) -> str:
 
 @cli.command()
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Number of sources.")
+@_DOC
 @_ANSWERER
 @_printing
 @click.pass_context
-def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: str, no_color: bool) -> None:
+def chat(
+    ctx: click.Context, top_k: int | None, doc: str | None, answerer: str | None, sources: str, no_color: bool
+) -> None:
     """Ask questions one after another; short follow-ups (那县里呢？) build on the last question.
 
     \b
@@ -356,7 +384,10 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
     from assistant.pipeline import QuestionError, Turn
 
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer))
+    doc = _check_doc(assistant, doc)
     click.echo(welcome(), err=True)
+    if doc is not None:
+        click.echo(_clean(f"（只从 {doc} 中回答）"), err=True)
     history: list = []  # the conversation's turns (assistant.conversation.Turn)
     last = None
     while True:
@@ -376,7 +407,7 @@ def chat(ctx: click.Context, top_k: int | None, answerer: str | None, sources: s
         if not line:
             continue
         try:
-            answer = _streamed(assistant.answers(line, history))
+            answer = _streamed(assistant.answers(line, history, doc=doc))
         except QuestionError as exc:
             click.echo(_clean(str(exc)), err=True)
             continue

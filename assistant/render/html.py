@@ -13,13 +13,14 @@ import re
 from collections.abc import Mapping, Sequence
 
 from assistant.about import About
+from assistant.render import confidence_label
 from assistant.schema import SECTION_SEP, Answer, Source, Span
 
 __all__ = [
     "CSS",
     "PENDING",
     "answer_html",
-    "documents_html",
+    "confidence_html",
     "header_html",
     "matched_mask",
     "notice_html",
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 PENDING = '<span class="qa-pending">正在文档中查找…</span>'
-DOCUMENTS_SHOWN = 200  # rows in the documents list; a larger library says how many more
 
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -66,11 +66,34 @@ CSS = """
 .dark .qa-badge { background: var(--primary-900); color: var(--primary-200); }
 .qa-pending { color: var(--body-text-color-subdued); }
 .qa-notice { color: #b45309; }
+.qa-confidence { margin: .2em 0 0; font-size: .85em; color: var(--body-text-color-subdued); cursor: help; }
+.qa-conf-high b { color: #15803d; }
+.qa-conf-mid b { color: var(--body-text-color); }
+.qa-conf-low b { color: #b45309; }
+.dark .qa-conf-high b { color: #4ade80; }
+.qa-p { font-variant-numeric: tabular-nums; }
 .qa-docs { width: 100%; border-collapse: collapse; font-size: .9em; }
 .qa-docs th, .qa-docs td { text-align: left; padding: .2em .6em .2em 0; vertical-align: top; }
 .qa-docs th { color: var(--body-text-color-subdued); font-weight: 500; }
 .qa-docs td.qa-num { font-variant-numeric: tabular-nums; }
 .qa-docs-more { font-size: .85em; color: var(--body-text-color-subdued); }
+.qa-docs td.qa-file { word-break: break-all; color: var(--body-text-color-subdued); }
+.qa-remove { font-size: .85em; padding: 0 .6em; border: 1px solid var(--border-color-primary); border-radius: 4px;
+             background: var(--background-fill-primary); cursor: pointer; }
+.qa-remove:hover { border-color: #dc2626; color: #dc2626; }
+.qa-upload .qa-drop { display: flex; flex-direction: column; align-items: center; gap: .2em; padding: 1em;
+                      border: 2px dashed var(--border-color-primary); border-radius: 8px; cursor: pointer; }
+.qa-upload .qa-drop:hover, .qa-upload.qa-dragging .qa-drop { border-color: var(--primary-500); }
+.qa-upload input[type=file] { position: absolute; width: 1px; height: 1px; opacity: 0; }
+.qa-upload small, .qa-upload-state { color: var(--body-text-color-subdued); font-size: .85em; margin: 0; }
+.qa-notices { list-style: none; margin: .3em 0; padding: 0; font-size: .92em; }
+.qa-notices li { margin: .15em 0; }
+.qa-mark { display: inline-block; width: 1.4em; font-weight: 700; }
+.qa-done .qa-mark { color: #15803d; }
+.qa-same .qa-mark { color: var(--body-text-color-subdued); }
+.qa-refused { color: #b45309; }
+.qa-confirm { margin: 0; font-weight: 500; }
+.qa-library-note { font-size: .88em; color: var(--body-text-color-subdued); }
 """
 
 
@@ -216,6 +239,7 @@ def answer_html(answer: Answer, show_scores: bool = True, titles: Mapping[str, s
     parts.append(f'<p class="qa-text">{text}</p>')
     if answer.note:
         parts.append(f'<p class="qa-note">{_text(answer.note)}</p>')
+    parts.append(confidence_html(answer, show_scores))
     if answer.sources:
         css, label = ("qa-sources", "来源") if answer.found else ("qa-related", "相关但不是答案")
         parts.append(f'<details class="{css}"><summary>{label}（{len(answer.sources)} 段）</summary>')
@@ -226,25 +250,19 @@ def answer_html(answer: Answer, show_scores: bool = True, titles: Mapping[str, s
     return "".join(parts)
 
 
+def confidence_html(answer: Answer, show_scores: bool = False) -> str:
+    """`把握：高/中/低` under an answer found (the terminal's words and bands), the probability on hover and with
+    the scores. Nothing for "not found", where a low chance would read as doubt of the refusal."""
+    if answer.confidence is None or not answer.found:
+        return ""
+    p = answer.confidence
+    label = confidence_label(p)
+    level = {"高": "high", "中": "mid"}.get(label, "low")
+    hint = f"估计这个回答正确的概率：{p:.0%}（高：80% 以上，中：50%–80%，低：50% 以下）"
+    shown = f'<span class="qa-p">（{p:.2f}）</span>' if show_scores else ""
+    return f'<p class="qa-confidence qa-conf-{level}" title="{hint}">把握：<b>{label}</b>{shown}</p>'
+
+
 def header_html(about: About) -> str:
     """The page's heading and the line under it: what the answers come from."""
     return f'<div class="qa-header"><h1>{_text(about.title)}</h1><p>{_text(about.description)}</p></div>'
-
-
-def documents_html(about: About) -> str:
-    """The documents behind the answers: title, date, file and passages, one row each."""
-    if not about.documents:
-        return '<p class="qa-docs-more">还没有文档。</p>'
-    rows = [
-        f"<tr><td>{_text(d.title)}</td><td>{_text(d.date or '–')}</td><td>{_text(d.name)}</td>"
-        f'<td class="qa-num">{d.passages}</td></tr>'
-        for d in about.documents[:DOCUMENTS_SHOWN]
-    ]
-    more = len(about.documents) - DOCUMENTS_SHOWN
-    tail = f'<p class="qa-docs-more">还有 {more} 份文档未列出。</p>' if more > 0 else ""
-    total = sum(d.passages for d in about.documents)
-    return (
-        f'<table class="qa-docs"><caption class="qa-docs-more">{len(about.documents)} 份文档，共 {total} 个段落'
-        "</caption><thead><tr><th>标题</th><th>日期</th><th>文件</th><th>段落</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>{tail}"
-    )

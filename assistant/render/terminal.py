@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.render import confidence_label
 from assistant.render.cells import Run, clean, cut, cut_middle, to_ansi, wrap
 from assistant.render.cells import width as cells_width
 from assistant.schema import Answer, Source
@@ -76,11 +77,6 @@ def full_sources(answer: Answer, layout: Layout, rank: int | None = None) -> str
     if not chosen:
         raise ValueError(f"没有来源 {rank}：上一个回答的来源是 1–{len(answer.sources)}。")
     return _text([line for s in chosen for line in _full(s, layout)], layout)
-
-
-def confidence_label(probability: float) -> str:
-    """A probability that the answer is right, in plain words: 高 (≥ 0.8), 中 (≥ 0.5), 低."""
-    return "高" if probability >= 0.8 else "中" if probability >= 0.5 else "低"
 
 
 def welcome() -> str:
