@@ -113,7 +113,7 @@ def _valid_history(history: list[Turn], assistant: Assistant) -> list[Turn | str
                 assistant.index.passage_number(source.hit.passage.id)
             out.append(turn)
         except KeyError:
-            out.append(turn.question)
+            out.append(turn.asked)
     return out
 
 

@@ -154,3 +154,47 @@ def test_adding_only_unreadable_files_exits_1(lib: Settings, files: Path) -> Non
     result = _run(lib, "add", str(files / "bad.txt"))
     assert result.exit_code == 1
     assert result.stderr == f"{files}/bad.txt: binary file (NUL byte at offset 2)\n"
+
+
+# --- one document at a time: --doc ------------------------------------------------------------------
+
+ADDED = "今年新招录了多少名网信干部？"
+
+
+def test_doc_limits_ask_and_chat_to_one_document(lib: Settings, files: Path) -> None:
+    _run(lib, "add", str(files / "说明.txt"))
+    one = _run(lib, "ask", "--json", "--doc", "说明.txt", ADDED)
+    assert one.exit_code == 0, one.output
+    answer = json.loads(one.stdout)
+    assert answer["found"] and "二十名" in answer["answer"]
+    assert {s["doc"] for s in answer["sources"]} == {"说明.txt"}
+    staff = json.loads(_run(lib, "ask", "--json", "--doc", REPORT.name, "市委网信办目前有多少在编人员？").stdout)
+    assert "11" in staff["answer"] and {s["doc"] for s in staff["sources"]} == {REPORT.name}
+
+    env = {"ASSISTANT_CORPUS_DIR": str(lib.corpus_dir), "ASSISTANT_INDEX_DIR": str(lib.index_dir)}
+    batch = CliRunner().invoke(cli, ["ask", "--json", "--doc", "说明.txt"], input=f"{ADDED}\n网信干部充实到哪里？\n",
+                               env=env, catch_exceptions=False)  # fmt: skip
+    lines = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert len(lines) == 2 and all({s["doc"] for s in a["sources"]} == {"说明.txt"} for a in lines)
+
+    chat = CliRunner().invoke(cli, ["chat", "--doc", "说明.txt"], input=f"{ADDED}\n", env=env, catch_exceptions=False)
+    assert chat.exit_code == 0, chat.output
+    assert "二十名" in chat.stdout and "（只从 说明.txt 中回答）" in chat.stderr
+    assert f"{REPORT.name[:4]}" not in chat.stdout  # sources from the one document only
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("说明.tx", "; did you mean 说明.txt?"),  # a near miss
+        ("网信工作补充说明", "; did you mean 说明.txt?"),  # the title, not the name
+        ("nothing", " (see `assistant list`)"),
+    ],
+)
+@pytest.mark.parametrize("command", [["ask", "问题"], ["chat"]], ids=["ask", "chat"])
+def test_an_unknown_doc_is_a_usage_error(lib: Settings, files: Path, assistant, given: str, hint: str, command):
+    library.add(lib, [files / "说明.txt"], embedder=assistant.embedder)
+    result = _run(lib, command[0], "--doc", given, *command[1:])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: no document named {given!r} in the index{hint}"
+    assert result.stdout == ""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.about import About, DocumentInfo
-from assistant.render import html
+from assistant.library import Entry
+from assistant.render import confidence_label, html, library
 from assistant.schema import Answer, Hit, Passage, Source, Span
+from assistant.web_library import Notice
 
 INJECTION = "<img src=x onerror=alert(1)>"
 
@@ -70,12 +74,59 @@ def test_several_documents_each_source_names_its_document_by_title():
 def test_header_and_document_list_escape_the_corpus_words():
     docs = (DocumentInfo("x<script>.txt", "标题<script>", "2016 年 11 月 21 日", 3),)
     page = About(title="问答<img src=x>", description="说明 & <b>", documents=docs, examples=())
-    out = html.header_html(page) + html.documents_html(page)
+    entries = [_entry("x<script>.txt", "标题<script>", passages=3)]
+    out = html.header_html(page) + library.library_html(entries, page, removable=True)
     assert "<script>" not in out and "<img" not in out and "<b>" not in out
     assert "问答&lt;img src=x&gt;" in out and "2016 年 11 月 21 日" in out and "1 份文档，共 3 个段落" in out
+    assert 'data-remove="x&lt;script&gt;.txt"' in out  # the name a 删除 button sends back, as an attribute
+    assert 'data-remove="a&quot;b.txt"' in library.library_html([_entry('a"b.txt', "t")], page, removable=True)
 
 
 def test_a_large_library_lists_its_first_documents_and_says_how_many_more():
-    docs = tuple(DocumentInfo(f"{n}.txt", f"文档{n}", "", 1) for n in range(html.DOCUMENTS_SHOWN + 5))
-    out = html.documents_html(About("t", "d", docs, ()))
-    assert out.count("<tr>") == html.DOCUMENTS_SHOWN + 1 and "还有 5 份文档未列出" in out
+    entries = [_entry(f"{n}.txt", f"文档{n}") for n in range(library.DOCUMENTS_SHOWN + 5)]
+    out = library.library_html(entries, About("t", "d", (), ()))
+    assert out.count("<tr>") == library.DOCUMENTS_SHOWN + 1 and "还有 5 份文档未列出" in out
+    assert "data-remove" not in out  # not removable: no buttons
+
+
+def test_library_rows_say_format_pages_and_what_is_not_indexed():
+    entries = [
+        _entry("a.pdf", "甲", fmt="pdf", pages=8, passages=12, added="2026-11-29T10:03:12+0000"),
+        _entry("b.md", "乙", status="not indexed yet", passages=None, added=None),
+        _entry("c.txt", "丙", status="skipped", passages=None, added=None),
+    ]
+    out = library.library_html(entries, About("t", "d", (), ()))
+    assert "<td>PDF · 8 页</td>" in out and "2026-11-29 10:03" in out and "共 12 个段落" in out
+    assert ">未索引<" in out and ">无法读取<" in out
+
+
+def test_notices_say_each_file_and_escape_its_name():
+    said = [Notice("done", "已添加 a.txt。"), Notice("same", "b.txt 已在库中。"), Notice("refused", "<i>x</i>：不行")]
+    out = library.notices_html(said)
+    assert out.count("<li") == 3 and '<li class="qa-same">' in out and "&lt;i&gt;x&lt;/i&gt;" in out
+    assert library.notices_html([]) == ""
+    assert "《标题&lt;b&gt;》（a&lt;b&gt;.txt）" in library.confirm_html("a<b>.txt", "标题<b>")
+
+
+def test_confidence_is_shown_in_words_beside_an_answer_found():
+    found = Answer(question="q", found=True, text="答 [1]", confidence=0.93)
+    out = html.answer_html(found, show_scores=False)
+    assert "把握：<b>高</b>" in out and "（0.93）" not in out and 'title="估计这个回答正确的概率：93%' in out
+    assert "（0.93）" in html.answer_html(found, show_scores=True)
+    assert "把握：<b>中</b>" in html.answer_html(replace(found, confidence=0.6))
+    assert "qa-conf-low" in html.answer_html(replace(found, confidence=0.2))
+    # Not under "not found" (a low chance would read as doubt of the refusal), nor when not judged.
+    assert "把握" not in html.answer_html(replace(found, found=False, confidence=0.05))
+    assert "把握" not in html.answer_html(replace(found, confidence=None))
+
+
+def test_both_faces_use_one_set_of_words():
+    from assistant.render import terminal
+
+    assert terminal.confidence_label is confidence_label
+    assert [confidence_label(p) for p in (0.0, 0.49, 0.5, 0.79, 0.8, 1.0)] == ["低", "低", "中", "中", "高", "高"]
+
+
+def _entry(name: str, title: str, fmt: str = "txt", pages=None, passages=1, added="2026-11-29T10:00:00+0000",
+           status="indexed") -> Entry:  # fmt: skip
+    return Entry(name, title, fmt, pages, passages, added, 10, status)

@@ -73,7 +73,12 @@ CSS = """
 .dark .qa-conf-high b { color: #4ade80; }
 .qa-p { font-variant-numeric: tabular-nums; }
 .qa-docs { width: 100%; border-collapse: collapse; font-size: .9em; }
-.qa-docs th, .qa-docs td { text-align: left; padding: .2em .6em .2em 0; vertical-align: top; }
+.qa-docs caption { caption-side: top; text-align: left; padding: 0 0 .3em; }
+/* table.… outranks the prose styles Gradio gives tables in HTML blocks (a dark border on every cell) */
+table.qa-docs, table.qa-docs tr, table.qa-docs th, table.qa-docs td { border: none; }
+table.qa-docs th, table.qa-docs td { text-align: left; padding: .3em .8em .3em 0; vertical-align: top; }
+table.qa-docs td.qa-num, table.qa-docs th, .qa-remove { white-space: nowrap; }
+table.qa-docs tbody tr { border-top: 1px solid var(--border-color-primary); }
 .qa-docs th { color: var(--body-text-color-subdued); font-weight: 500; }
 .qa-docs td.qa-num { font-variant-numeric: tabular-nums; }
 .qa-docs-more { font-size: .85em; color: var(--body-text-color-subdued); }

@@ -40,6 +40,7 @@ def library_html(entries: Sequence[Entry], about: About, removable: bool = False
     rows = []
     for e in entries[:DOCUMENTS_SHOWN]:
         d = info.get(e.name)
+        title, date = (d.title, d.date) if d else (e.title, "")
         fmt = e.format.upper() + (f" · {e.pages} 页" if e.pages else "")
         passages = str(e.passages) if e.passages is not None else _STATUS.get(e.status, e.status)
         added = (e.added or "")[:16].replace("T", " ") or "–"
@@ -50,7 +51,7 @@ def library_html(entries: Sequence[Entry], about: About, removable: bool = False
             else ""
         )
         rows.append(
-            f"<tr><td>{_text(d.title if d else e.title)}</td><td>{_text((d.date if d else '') or '–')}</td>"
+            f'<tr><td>{_text(title)}</td><td class="qa-num">{_text(date or "–")}</td>'
             f'<td>{_text(fmt)}</td><td class="qa-num">{_text(passages)}</td><td class="qa-num">{_text(added)}</td>'
             f'<td class="qa-file">{_text(e.name)}</td>{button}</tr>'
         )
