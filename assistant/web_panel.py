@@ -113,7 +113,12 @@ class LibraryPanel:
         if why:
             return self._after([Notice("refused", why)], False, doc)
         uploads = uploads_from_event(_event_data(evt), Path(gradio_utils.get_upload_folder()))
-        return self._after(self.shelf.add(uploads, _progress(progress)) if uploads else [], True, doc)
+        try:
+            return self._after(self.shelf.add(uploads, _progress(progress)) if uploads else [], True, doc)
+        finally:  # the library keeps its own copy; the upload's is not left lying in the temporary folder
+            for upload in uploads:
+                if upload.path is not None:
+                    upload.path.unlink(missing_ok=True)
 
     def ask_remove(self, evt: gr.EventData, request: gr.Request) -> tuple:
         """A 删除 button: ask to confirm, naming the document."""

@@ -23,10 +23,10 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from test_web import CHROMIUM, CHROMIUM_ARGS, Page
 
-from assistant import web
+from assistant import library, web
 from assistant.ingest import CorpusError, read_document
 from assistant.pipeline import Assistant
-from assistant.web_library import Upload, change_refused, is_local, reason_in_chinese, uploads_from_event
+from assistant.web_library import Notice, Upload, change_refused, is_local, reason_in_chinese, uploads_from_event
 
 pytestmark = [
     # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
@@ -490,3 +490,37 @@ def test_the_upload_folder_is_gradios(local):
     url, _ = local
     uploaded = httpx.post(url + "gradio_api/upload", files={"files": ("a.txt", b"x")}).json()
     assert Path(uploaded[0]).resolve().is_relative_to(Path(gradio_utils.get_upload_folder()).resolve())
+
+
+@pytest.mark.slow
+def test_a_change_swaps_in_a_new_assistant_and_the_old_one_still_answers(local, tmp_path: Path):
+    _, demo = local
+    shelf = demo.library
+    old = shelf.assistant
+    assert shelf.remove("brief.md") == [Notice("done", "已删除 brief.md。")]
+    assert shelf.assistant is not old and "brief.md" not in shelf.assistant.index.documents
+    # A request that began before the change finishes on the build it started with.
+    assert "42" in old.ask("全市有多少个部门的业务系统迁移上云？", doc="brief.md").text
+    said = shelf.remove(REPORT.name)
+    assert said[0].kind == "refused" and "是最后一份文档，不能删除" in said[0].text
+    assert shelf.remove("brief.md") == [Notice("same", "文档库中已经没有 brief.md（可能刚被删除）。")]
+    again = tmp_path / "brief.md"
+    again.write_text(BRIEF, encoding="utf-8")
+    assert shelf.add([Upload("brief.md", again)]) == [Notice("done", "已添加 brief.md。")]
+    assert "brief.md" in shelf.assistant.index.documents
+
+
+@pytest.mark.slow
+def test_the_page_follows_a_change_made_elsewhere(local, library_settings, assistant, tmp_path: Path):
+    # `assistant add` in a terminal builds the index; the web chat's next request answers from that build.
+    url, demo = local
+    note = tmp_path / "elsewhere.txt"
+    note.write_text(NOTE, encoding="utf-8")
+    library.add(library_settings, [note], embedder=assistant.embedder)
+    try:
+        client = Client(url, verbose=False)
+        answer = client.predict("今年新招录了多少名网信干部？", 5, [], "extractive", "elsewhere.txt", api_name="/ask")
+        assert "二十名" in answer["answer"]
+        assert "elsewhere.txt" in demo.library.assistant.index.documents
+    finally:
+        _cleanup(demo, "elsewhere.txt")
