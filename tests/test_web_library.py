@@ -282,6 +282,7 @@ def test_browser_upload_list_ask_one_document_and_remove(browser, local, incomin
         assert sorted(p.name for p in demo.library.settings.corpus_dir.iterdir()) == sorted(
             [REPORT.name, "brief.md", "traffic.docx", "网信补充说明.txt"]
         )
+        assert not list(Path(gradio_utils.get_upload_folder()).glob("*/traffic.docx"))  # the upload's copy is gone
 
         # One document at a time: the new one answers, with its title on the source.
         page.choose("《城市交通年度报告》")
