@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="local", help="model name for --url")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: llama-cpp-python's)")
     args = parser.parse_args(argv)
 
     from assistant.answer import llm
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])}}
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assistant-llm-bench-")))
-        url, log = (args.url, None) if args.url else _local_server(stack, work)
+        url, log = (args.url, None) if args.url else _local_server(stack, work, args.threads)
         settings = Settings.load(corpus_dir=args.corpus, index_dir=work / "index", llm_url=url, llm_model=args.model,
                                  llm_timeout=300.0)  # fmt: skip
         _log(f"building the index of {args.corpus}")
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
-def _local_server(stack: ExitStack, work: Path) -> tuple[str, Path]:
+def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:
     from assistant import llm_local
     from assistant.config import Settings
 
@@ -104,7 +105,7 @@ def _local_server(stack: ExitStack, work: Path) -> tuple[str, Path]:
     port = llm_local.free_port()
     log = work / "server.log"
     with log.open("wb") as out:
-        proc = llm_local.start_server(model, port, log=out)
+        proc = llm_local.start_server(model, port, threads=threads, log=out)
     stack.callback(_stop, proc)
     url = f"http://127.0.0.1:{port}/v1"
     llm_local.warm_up(url)
