@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: llama-cpp-python's)")
     args = parser.parse_args(argv)
+    if not args.questions.is_file():
+        parser.error(f"{args.questions}: no such file (give --questions)")
 
     from assistant.answer import llm
     from assistant.config import Settings
