@@ -159,3 +159,20 @@ def test_check_server_reads_the_model_list(serve) -> None:
     settings = serve(models)
     assert check_server(settings) is None
     assert check_server(settings.with_(llm_model="other")) == "语言模型服务没有模型 other（可用：local）"
+
+
+def test_a_runaway_answer_is_cut_at_the_answer_size_cap(serve) -> None:
+    from assistant.answer.llm import MAX_ANSWER_CHARS, generate
+    from assistant.schema import Answer, Hit, Passage, Source
+
+    def endless(h) -> None:  # a model that never stops (a server ignoring max_tokens)
+        _headers(h)
+        for _ in range(100_000):
+            h.wfile.write(_event("在编人员11人[1]。"))
+
+    text = "目前市委网信办仅有在编人员 11 人。"
+    source = Source(1, Hit(Passage("p", "r.txt", (), text, 0, len(text)), 1.0))
+    answer = Answer("市委网信办有多少在编人员？", True, text + "[1]", (source,))
+    steps = list(generate(answer, serve(endless, timeout=30.0)))
+    assert all(len(s.text) <= MAX_ANSWER_CHARS + 20 for s in steps)
+    assert steps[-1].found and steps[-1].text.endswith("[1]。")
