@@ -99,8 +99,10 @@ def _one_line(exc: BaseException) -> str:
     is_flag=True,
     help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].",
 )
+@click.option("--llm-url", help="Server of --answerer llm (OpenAI-compatible) [env ASSISTANT_LLM_URL].")
+@click.option("--llm-model", help="Model name sent to that server [env ASSISTANT_LLM_MODEL; default local].")
 @click.pass_context
-def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale) -> None:
+def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, llm_url, llm_model) -> None:
     """Answers questions about the reports in the corpus folder, quoting its sources.
 
     \b
@@ -114,7 +116,8 @@ def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, re
     """
     try:
         ctx.obj = Settings.load(corpus_dir=corpus_dir, index_dir=index_dir, model=model, cache_dir=cache_dir,
-                                encoder=encoder, on_stale="refuse" if refuse_stale else None)  # fmt: skip
+                                encoder=encoder, on_stale="refuse" if refuse_stale else None,
+                                llm_url=llm_url, llm_model=llm_model)  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -183,7 +186,7 @@ _ANSWERER = click.option(
     "--answerer",
     type=click.Choice(["extractive", "llm"]),
     help="extractive: quote the report (default); llm: a model server writes the answer from the same passages "
-    "[env ASSISTANT_ANSWERER; server: ASSISTANT_LLM_URL, ASSISTANT_LLM_MODEL, ASSISTANT_LLM_API_KEY].",
+    "[env ASSISTANT_ANSWERER; server: --llm-url, --llm-model, ASSISTANT_LLM_API_KEY, ASSISTANT_LLM_TIMEOUT].",
 )
 
 # --- ask -----------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class Settings:
     llm_url: str = "http://127.0.0.1:8088/v1"
     llm_model: str = "local"
     llm_api_key: str = ""
-    llm_timeout: float = 60.0
+    llm_timeout: float = 60.0  # seconds for a whole generated answer, connecting included
     host: str = "127.0.0.1"
     port: int = 7860
     username: str = ""  # web login, both or neither
@@ -77,6 +77,10 @@ class Settings:
         for name in ("max_upload_mb", "request_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
+        if not self.llm_url.startswith(("http://", "https://")):
+            raise ValueError(f"llm_url must start with http:// or https://, got {self.llm_url!r}")
+        if self.llm_timeout <= 0:
+            raise ValueError(f"llm_timeout must be positive, got {self.llm_timeout}")
         if bool(self.username) != bool(self.password):
             raise ValueError("set both ASSISTANT_USERNAME and ASSISTANT_PASSWORD, or neither")
 

@@ -167,12 +167,21 @@ def llama_cpp_installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-def server_command(model: Path, port: int, host: str = "127.0.0.1", n_ctx: int = DEFAULT_N_CTX) -> list[str]:
-    return [
+def server_command(
+    model: Path, port: int, host: str = "127.0.0.1", n_ctx: int = DEFAULT_N_CTX, threads: int | None = None
+) -> list[str]:
+    """llama-cpp-python's server; `threads` sets both its generation and its prompt threads.
+
+    Without it, llama-cpp-python generates on half the CPUs and reads prompts on all of them.
+    """
+    command = [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model), "--model_alias", MODEL_ALIAS,
         "--host", host, "--port", str(port), "--n_ctx", str(n_ctx),
     ]  # fmt: skip
+    if threads:
+        command += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    return command
 
 
 def start_server(
@@ -181,6 +190,7 @@ def start_server(
     host: str = "127.0.0.1",
     *,
     n_ctx: int = DEFAULT_N_CTX,
+    threads: int | None = None,
     timeout: float = 120.0,
     log: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
@@ -191,7 +201,7 @@ def start_server(
     """
     if not llama_cpp_installed():
         raise LocalModelError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
-    command = server_command(model, port, host, n_ctx)
+    command = server_command(model, port, host, n_ctx, threads)
     if log is not None:
         return _start(command, f"http://{host}:{port}/v1", timeout, log)
     with tempfile.TemporaryFile() as out:  # the child keeps its own descriptor after we close ours
@@ -277,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX)
+    serve.add_argument("--threads", type=int, help="CPU threads (default: llama-cpp-python's)")
     sub.add_parser("assemble", help="assemble the model file into the cache and print its path")
     args = parser.parse_args(argv)
 
@@ -291,12 +302,12 @@ def main(argv: list[str] | None = None) -> int:
             raise LocalModelError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
     except LocalModelError as exc:
         parser.exit(1, f"error: {exc}\n")
-    return _serve(model, args.host, args.port, args.n_ctx, parser)
+    return _serve(model, args.host, args.port, args.n_ctx, args.threads, parser)
 
 
-def _serve(model: Path, host: str, port: int, n_ctx: int, parser: argparse.ArgumentParser) -> int:
+def _serve(model: Path, host: str, port: int, n_ctx: int, threads: int | None, parser: argparse.ArgumentParser) -> int:
     # Foreground: the server shares the terminal, and Ctrl-C reaches it directly.
-    proc = subprocess.Popen(server_command(model, port, host, n_ctx))
+    proc = subprocess.Popen(server_command(model, port, host, n_ctx, threads))
     signal.signal(signal.SIGTERM, _interrupt)  # a `kill` of this process must not orphan the server
     base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/v1"
     try:

@@ -1,0 +1,228 @@
+"""Generated answers: time to the first words, total time and answer score, before and after, in one run.
+
+    python -m benchmarks.llm                       # the dev questions, the local llama.cpp server started here
+    python -m benchmarks.llm --url http://…/v1     # a server already running (model name: --model)
+    python -m benchmarks.llm --questions Q.jsonl --corpus DIR
+
+Writes benchmarks/results/llm.md and llm.json (`--out` elsewhere). For every question that
+retrieval judges answerable, each configuration is asked in turn, interleaved (alternating
+which goes first), so that a shared machine's changing load falls on both alike:
+
+- before: the prompt of the first version — the five passages whole — and 300 tokens of reply;
+- after: `assistant.answer.llm.PLAN` — the best three passages trimmed to what can answer, 160 tokens.
+
+Both share the fixed prompt start (rules and examples), which the server keeps evaluated. A
+third pass asks a few questions right after a request with a different start, as the first
+question after a restart would: that is what the prompt cache saves. The server's own log
+(llama-cpp-python: "N prefix-match hit, remaining M prompt tokens to eval") gives the tokens
+read per question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from benchmarks.common import DEV, ROOT, machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BEFORE = {"sources": 5, "trim": False, "max_tokens": 300}
+COLD_QUESTIONS = 5  # asked with the prompt cache emptied first (each costs the whole prefix)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.llm", description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=DEV)
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--url", help="an OpenAI-compatible server already running (default: start the local one)")
+    parser.add_argument("--model", default="local", help="model name for --url")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: llama-cpp-python's)")
+    args = parser.parse_args(argv)
+    if not args.questions.is_file():
+        parser.error(f"{args.questions}: no such file (give --questions)")
+
+    from assistant.answer import llm
+    from assistant.config import Settings
+    from assistant.evaluate import read_questions, score
+    from assistant.pipeline import Assistant
+    from assistant.serialize import answer_to_dict
+
+    questions = read_questions(args.questions)[: args.limit]
+    results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])}}
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assistant-llm-bench-")))
+        url, log = (args.url, None) if args.url else _local_server(stack, work, args.threads)
+        settings = Settings.load(corpus_dir=args.corpus, index_dir=work / "index", llm_url=url, llm_model=args.model,
+                                 llm_timeout=300.0)  # fmt: skip
+        _log(f"building the index of {args.corpus}")
+        assistant = Assistant(settings)
+        encode = assistant.embedder.passages
+        encode(["预热"])
+        plans = {"before": llm.Plan(**BEFORE), "after": llm.PLAN}
+        runs: dict[str, list[dict]] = {name: [] for name in plans}
+        answers: dict[str, list[dict]] = {name: [] for name in plans}
+        for n, q in enumerate(questions):
+            extracted = assistant.ask(q["question"])
+            names = list(plans) if n % 2 == 0 else list(reversed(plans))
+            for name in names:
+                timing, final = _timed(llm.generate, extracted, settings, encode, plans[name], log)
+                runs[name].append({"id": q["id"], **timing})
+                answers[name].append(answer_to_dict(final))
+            _log(f"{q['id']}: " + ", ".join(f"{k} {runs[k][-1]['first_s']}/{runs[k][-1]['total_s']} s" for k in plans))
+        asked = [r for r in runs["after"] if r["asked"]]
+        cold = []
+        for q in [q for q, r in zip(questions, runs["after"], strict=True) if r["asked"]][:COLD_QUESTIONS]:
+            _evict(settings)
+            timing, _ = _timed(llm.generate, assistant.ask(q["question"]), settings, encode, llm.PLAN, log)
+            cold.append({"id": q["id"], **timing})
+        results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results["questions"] = {"file": str(args.questions), "count": len(questions), "asked the model": len(asked)}
+    results["configs"] = {name: {"plan": vars(plans[name]), **_summary(runs[name], score(questions, answers[name])[0])}
+                          for name in plans}  # fmt: skip
+    results["cold cache"] = _summary(cold, None)
+    results["runs"] = runs | {"cold cache": cold}
+    results["answers"] = {name: [a["answer"] for a in answers[name]] for name in plans}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "llm.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    (args.out / "llm.md").write_text(_report(results), encoding="utf-8")
+    _log(f"wrote {args.out}/llm.md")
+    return results
+
+
+def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:
+    from assistant import llm_local
+    from assistant.config import Settings
+
+    model = llm_local.assemble_model(Settings.load().cache_dir)
+    port = llm_local.free_port()
+    log = work / "server.log"
+    with log.open("wb") as out:
+        proc = llm_local.start_server(model, port, threads=threads, log=out)
+    stack.callback(_stop, proc)
+    url = f"http://127.0.0.1:{port}/v1"
+    llm_local.warm_up(url)
+    return url, log
+
+
+def _stop(proc) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
+def _timed(generate, extracted, settings, encode, plan, log: Path | None) -> tuple[dict, object]:
+    """Seconds to the first answer shown (a partial one, or the final when nothing streams) and to the final."""
+    mark = log.stat().st_size if log else 0
+    started = time.perf_counter()
+    first = answer = None
+    for answer in generate(extracted, settings, encode, plan):  # noqa: B007 (the last one is the final answer)
+        first = first or time.perf_counter() - started
+    total = time.perf_counter() - started
+    timing = {"asked": extracted.found, "first_s": round(first, 3), "total_s": round(total, 3),
+              "found": answer.found, "answerer": answer.answerer, "note": answer.note}  # fmt: skip
+    if log and extracted.found:
+        hits = re.findall(rb"(\d+) prefix-match hit, remaining (\d+) prompt tokens", log.read_bytes()[mark:])
+        if hits:
+            timing["tokens_reused"], timing["tokens_read"] = map(int, hits[-1])
+    return timing, answer
+
+
+def _evict(settings) -> None:
+    """A request whose prompt starts differently: the server's kept prefix is lost."""
+    from assistant.answer.llm_server import stream_chat
+
+    messages = [{"role": "system", "content": "清空缓存。"}, {"role": "user", "content": "你好"}]
+    "".join(stream_chat(messages, settings, max_tokens=1))
+
+
+def _summary(runs: list[dict], scores: dict | None) -> dict:
+    asked = [r for r in runs if r["asked"]]
+
+    def p50(key: str) -> float | None:
+        values = [r[key] for r in asked if key in r]
+        return round(statistics.median(values), 2) if values else None
+
+    out = {"asked": len(asked), "first p50 s": p50("first_s"), "total p50 s": p50("total_s"),
+           "first max s": max((r["first_s"] for r in asked), default=None),
+           "total max s": max((r["total_s"] for r in asked), default=None),
+           "prompt tokens read p50": p50("tokens_read"), "prompt tokens reused p50": p50("tokens_reused"),
+           "generated answers": sum(r["answerer"] == "llm" and r["found"] for r in asked),
+           "model said not found": sum(r["answerer"] == "llm" and not r["found"] for r in asked),
+           "extractive fallbacks": sum(r["answerer"] == "extractive" for r in asked)}  # fmt: skip
+    if scores:
+        out.update({k: scores[k] for k in ("answer", "refused", "false_refusal")})
+    return out
+
+
+def _report(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Generated answers: speed and score",
+        "",
+        f"Written by `{m['command']}`; every figure below comes from one run of it.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']}; {m['date']}; load average "
+        f"{m['load average at start']} at the start, {results['load average at end']} at the end.",
+        f"Questions: `{results['questions']['file']}`, {results['questions']['count']}, of which "
+        f"{results['questions']['asked the model']} judged answerable by retrieval and so asked to the model "
+        "(each configuration in turn, alternating which goes first).",
+        "",
+        "| configuration | first words p50 (s) | total p50 (s) | first / total max (s) | prompt tokens read p50 "
+        "| answer | refused | false refusal | generated / model's not-found / extractive fallback |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    described = {
+        "before": "before: five whole passages, 300 tokens",
+        "after": "after: best three, trimmed, 160 tokens",
+    }
+    for name, c in results["configs"].items():
+        lines.append(
+            f"| {described.get(name, name)} | {c['first p50 s']} | {c['total p50 s']} | {c['first max s']} / "
+            f"{c['total max s']} | {c['prompt tokens read p50']} | {c['answer']} | {c['refused']} | "
+            f"{c['false_refusal']} | {c['generated answers']} / {c['model said not found']} / "
+            f"{c['extractive fallbacks']} |"
+        )
+    cold = results["cold cache"]
+    lines += [
+        f"| after, prompt cache emptied first ({cold['asked']} questions) | {cold['first p50 s']} | "
+        f"{cold['total p50 s']} | {cold['first max s']} / {cold['total max s']} | {cold['prompt tokens read p50']} "
+        "| | | | |",
+        "",
+        "First words: the first partial answer `assistant.answer.llm.generate` yields (what a terminal or the web "
+        "chat shows first), or its final answer when nothing streams (a refusal, a fallback). Total: its final, "
+        "grounded answer. Both from the call, the extractive answer already made (11.7 ms p50 in "
+        "`benchmarks/results/README.md`). Prompt tokens read: tokens the server evaluated for the question, "
+        f"after reusing {results['configs']['after']['prompt tokens reused p50']} (p50) it kept from the previous "
+        "request.",
+        "",
+        "## Answers",
+        "",
+        "| id | before | after |",
+        "|---|---|---|",
+    ]
+    for n, run in enumerate(results["runs"]["after"]):
+        if run["asked"]:
+            before, after = results["answers"]["before"][n], results["answers"]["after"][n]
+            lines.append(f"| {run['id']} | {_cell(before)} | {_cell(after)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
