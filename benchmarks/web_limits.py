@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"load average at the start: {os.getloadavg()[0]:.2f}; {args.repeat} calls each")
             for name, call in cases.items():
                 seconds, outcome = _timed(call, args.repeat)
-                print(
-                    f"{name:<38} median {statistics.median(seconds):6.3f} s  worst {max(seconds):6.3f} s  {outcome}"
-                )
+                print(f"{name:<38} median {statistics.median(seconds):6.3f} s  worst {max(seconds):6.3f} s  {outcome}")
         finally:
             demo.close(verbose=False)
 

@@ -94,7 +94,6 @@ def test_missing_folder_raises(tmp_path: Path) -> None:
         read_corpus(tmp_path / "file.txt")
 
 
-
 def test_confident_guess_reads_other_encodings(tmp_path: Path) -> None:
     text = "Привет мир, как дела? Это тест. Сегодня хорошая погода и мы идём гулять."
     (tmp_path / "ru.txt").write_bytes(text.encode("cp1251"))
@@ -106,8 +105,6 @@ def test_junk_is_not_guessed(tmp_path: Path) -> None:
     (tmp_path / "junk.txt").write_bytes(b"\x81\x20" * 20)
     with pytest.raises(CorpusError, match=r"junk\.txt: not UTF-8 or GB18030 text \(byte 0x81 at offset 0\)"):
         read_document(tmp_path / "junk.txt", tmp_path)
-
-
 
 
 # --------------------------------------------------------------------------- safety
@@ -148,9 +145,7 @@ def test_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "small.txt").write_text("小。", encoding="utf-8")
     docs, errors = read_corpus(tmp_path, max_file_mb=1)
     assert [d.name for d in docs] == ["small.txt"]
-    assert [str(e) for e in errors] == [
-        f"{tmp_path.as_posix()}/big.txt: 1.1 MB, over the 1 MB limit (max_file_mb)"
-    ]
+    assert [str(e) for e in errors] == [f"{tmp_path.as_posix()}/big.txt: 1.1 MB, over the 1 MB limit (max_file_mb)"]
     monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "0.5")  # the setting's default comes from the environment
     with pytest.raises(CorpusError, match=r"big\.txt: 1\.1 MB, over the 0\.5 MB limit"):
         read_document(tmp_path / "big.txt", tmp_path)
