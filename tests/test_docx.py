@@ -172,11 +172,16 @@ def test_no_title_falls_back_to_metadata_then_stem(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_report_docx_answers_like_the_text_file(made: Path, tmp_path: Path, assistant) -> None:
+    assert_answers_like_the_text_file(made / "report.docx", tmp_path, assistant)
+
+
+def assert_answers_like_the_text_file(report: Path, tmp_path: Path, assistant) -> None:
+    """`report` alone in a corpus answers the question sets like the .txt, and quotes no radical code point."""
     from benchmarks.formats import QUESTION_SETS, evaluate_corpus, score_assistant
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "report.docx").write_bytes((made / "report.docx").read_bytes())
+    (corpus / report.name).write_bytes(report.read_bytes())
     for questions in QUESTION_SETS:
         ours = evaluate_corpus(corpus, tmp_path / "index", assistant.embedder, questions)
         txt = score_assistant(assistant, questions)

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
     sys.path.insert(0, str(ROOT))
 
+from test_docx import assert_answers_like_the_text_file  # noqa: E402
+
 from benchmarks.documents import (  # noqa: E402
     REPORT,
     chromium_available,
@@ -172,15 +174,4 @@ def test_other_readers_get_radicals_from_the_same_pdf_and_the_mapping_repairs_th
 @browser
 @pytest.mark.slow
 def test_report_pdf_answers_like_the_text_file(pdfs: Path, tmp_path: Path, assistant) -> None:
-    from benchmarks.formats import QUESTION_SETS, evaluate_corpus, score_assistant
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "report.pdf").write_bytes((pdfs / "report.pdf").read_bytes())
-    for questions in QUESTION_SETS:
-        ours = evaluate_corpus(corpus, tmp_path / "index", assistant.embedder, questions)
-        txt = score_assistant(assistant, questions)
-        assert ours["radicals quoted"] == 0
-        for key in ("hit@1", "hit@5", "answer"):
-            assert ours[key] >= min(txt[key] - 0.02, 0.9 if key == "hit@1" else 0.85), (questions.name, key, ours, txt)
-        assert ours["refused"] >= txt["refused"], (questions.name, ours, txt)
+    assert_answers_like_the_text_file(pdfs / "report.pdf", tmp_path, assistant)

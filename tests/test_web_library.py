@@ -21,7 +21,7 @@ import pytest
 from gradio import utils as gradio_utils
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from test_web import CHROMIUM, CHROMIUM_ARGS, Page
+from test_web import Page
 
 from assistant import library, web
 from assistant.ingest import CorpusError, read_document
@@ -186,18 +186,6 @@ def local(assistant, library_settings) -> Iterator[tuple[str, object]]:
 
 def _changes(settings) -> dict:
     return {"corpus_dir": settings.corpus_dir, "index_dir": settings.index_dir, "max_upload_mb": 50}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: install Debian's chromium (make browser) to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class LibraryPage(Page):
