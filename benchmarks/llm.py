@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="local", help="model name for --url")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="only the first N questions")
-    parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: llama-cpp-python's)")
+    parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: every CPU)")
     args = parser.parse_args(argv)
     if not args.questions.is_file():
         parser.error(f"{args.questions}: no such file (give --questions)")
