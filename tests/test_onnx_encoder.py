@@ -54,6 +54,21 @@ def test_vectors_do_not_depend_on_the_batch(embedders):
     assert np.abs(together - alone).max() < 1e-5
 
 
+def test_a_big_job_side_by_side_gives_the_same_vectors(embedders, monkeypatch):
+    import assistant.onnx_encoder as onnx_encoder
+
+    onnx, _ = embedders
+    encoder = onnx.model.encoder
+    sentences = _report_sentences() * 3  # above _LANE_MIN_TEXTS: one single-threaded session per CPU
+    assert len(sentences) >= onnx_encoder._LANE_MIN_TEXTS
+    done: list[int] = []
+    lanes = encoder.encode(sentences, "passage: ", progress=lambda n, total: done.append(n))
+    monkeypatch.setattr(onnx_encoder, "_LANE_MIN_TEXTS", 10**9)
+    shared = encoder.encode(sentences, "passage: ")
+    assert np.array_equal(lanes, shared)
+    assert done == sorted(done) and done[-1] == len(sentences)
+
+
 def test_same_top_results_on_the_development_questions(embedders, tmp_path):
     if not DEV.is_file():
         pytest.skip(f"{DEV} not found (the shared development set lives next to the repository)")
