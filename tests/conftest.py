@@ -12,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
+REPORT = CORPUS / REPORT_NAME
+TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"  # its first line, the document's title
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -78,3 +81,11 @@ def browser():
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def report():
+    """The report as the corpus reader gives it."""
+    from assistant.ingest import read_document
+
+    return read_document(REPORT, CORPUS)

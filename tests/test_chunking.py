@@ -6,23 +6,16 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPORT_NAME, TITLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import CJK, generated_docs
 
 from assistant.chunking import chunk_corpus, chunk_document, nws_len, split_sentences
-from assistant.ingest import Paragraph, paragraphs, read_corpus, read_document
+from assistant.ingest import Paragraph, paragraphs, read_corpus
 from assistant.schema import Document, Passage
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
-REPORT = CORPUS / REPORT_NAME
-TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
-
-
-@pytest.fixture(scope="module")
-def report() -> Document:
-    return read_document(REPORT, CORPUS)
 
 
 def _nws(text: str) -> str:

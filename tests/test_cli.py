@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import REPORT_NAME
 
 from assistant import __version__
 from assistant import index as index_module
@@ -28,7 +29,6 @@ from assistant.serialize import answer_to_dict
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
-REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
 STAFF = "市委网信办目前有多少在编人员？"
 WHY = "为什么？"
 STDIN_QUESTIONS = [STAFF, "2016年发现处置了多少起境外情报机关实施的网络攻击事件？", "郑州市2016年的GDP是多少？"]

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.documents import REPORT, report_blocks, write_docx  # noqa: E402
+from conftest import TITLE  # noqa: E402
 
-TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
+from benchmarks.documents import REPORT, report_blocks, write_docx  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import REPORT, REPORT_NAME
 
 from assistant.ingest import CorpusError, corpus_files, read_corpus, read_document, scan
 from assistant.schema import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
-REPORT = CORPUS / REPORT_NAME
-
-
-@pytest.fixture(scope="module")
-def report() -> Document:
-    return read_document(REPORT, CORPUS)
 
 
 # --------------------------------------------------------------------------- reading

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import kill_midway
+from conftest import REPORT, REPORT_NAME, kill_midway
 
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.index import FORMAT_VERSION, IndexProblem, build, check, ensure, load
@@ -30,8 +30,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
-REPORT = CORPUS / REPORT_NAME
 STAFF = "市委网信办目前有多少在编人员？"
 NEW_DOC = "新增.txt"
 NEW_TEXT = "洛阳市网信工作补充说明\n\n今年新招录网信干部二十名，充实到网络安全岗位。\n"

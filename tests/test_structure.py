@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import TITLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import generated_docs
@@ -14,14 +15,6 @@ from assistant.ingest import Paragraph, heading_level, paragraphs, parse_date, r
 from assistant.schema import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-REPORT_NAME = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
-REPORT = CORPUS / REPORT_NAME
-TITLE = "关于中央、省委相关会议精神 及我市贯彻落实意见的汇报"
-
-
-@pytest.fixture(scope="module")
-def report() -> Document:
-    return read_document(REPORT, CORPUS)
 
 
 @pytest.fixture(scope="module")
