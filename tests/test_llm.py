@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from assistant import llm_local
 from assistant.answer.llm import (
     NOT_FOUND,
+    NOTE_OFF_KIND,
     NOTE_REFUSED,
     NOTE_UNGROUNDED,
     PLAN,
@@ -165,6 +166,13 @@ def test_an_answer_with_an_unsupported_claim_is_replaced_by_the_extractive_one()
     for reply in ("洛阳是十三朝古都。牡丹花会每年四月举行。", "市委网信办仅有在编人员11人[2]。其主任是张三[2]。"):
         done = final(answer, reply)
         assert (done.text, done.answerer, done.note) == (answer.text, "extractive", NOTE_UNGROUNDED)
+
+
+def test_a_supported_answer_without_the_asked_quantity_is_replaced_by_the_extractive_one() -> None:
+    answer = _extractive(STAFF_QUESTION)  # 多少在编人员: the answer must give the number
+    done = final(answer, "市委网信办人员较少[2]。")
+    assert (done.text, done.answerer, done.found) == (answer.text, "extractive", True)
+    assert done.note == NOTE_OFF_KIND
 
 
 def test_an_injected_link_does_not_survive() -> None:

@@ -40,15 +40,15 @@ from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
 __all__ = [
-    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "answer", "choose", "missing_terms",
-    "not_found_text", "pick", "quote",
+    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "answer", "can_answer", "choose",
+    "missing_terms", "not_found_text", "pick", "quote",
 ]  # fmt: skip
 
 ANSWER_CHARS = 150  # a longer sentence is cut to its best clauses
 LIST_CHARS = 180  # a sentence announcing a list brings the following ones, up to this length in all
 MORE_CHARS = 100  # an answer in words (why, how, what is it like) brings the next sentences up to this
 SOURCES_READ = 5  # passages whose sentences are read (and ranked) for the answer
-STRICT = (Kind.QUANTITY, Kind.TIME)  # kinds a sentence must hold to be chosen (see _holds)
+STRICT = (Kind.QUANTITY, Kind.TIME)  # kinds a sentence must hold to be chosen (see can_answer)
 _WORDY = (Kind.REASON, Kind.MANNER, Kind.LIST, Kind.DEFINITION, Kind.OTHER)
 _LIST = re.compile(r"哪些|哪几|包括|内容|what are|which", re.I)
 _FIRST_ITEM = re.compile(r"[：:]\s*(?:一是|第一|首先|[（(]一[）)]|1[.、．])")  # a list that starts inside the sentence
@@ -80,7 +80,7 @@ def choose(reading: Reading) -> Choice:
 
 def pick(reading: Reading, scores: np.ndarray) -> int | None:
     """The best-scored candidate that can answer, or None."""
-    usable = np.array([_holds(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
+    usable = np.array([can_answer(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
     usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
     if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
         # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
@@ -88,9 +88,12 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
     return int(np.argmax(np.where(usable, scores, -np.inf))) if usable.any() else None
 
 
-def _holds(sentence: str, question: Question) -> bool:
-    # Quantities and times are checked strictly; names are not: jieba knows too few names for 谁 to be
-    # checked by rule (measured: 79% of the sentences answering 谁 in the CMRC trial hold a name jieba knows).
+def can_answer(sentence: str, question: Question) -> bool:
+    """Does `sentence` hold what `question` asks for, where that is checked by rule (any answerer's text)?
+
+    Quantities and times are checked strictly; names are not: jieba knows too few names for 谁 to be
+    checked by rule (measured: 79% of the sentences answering 谁 in the CMRC trial hold a name jieba knows).
+    """
     return question.kind not in STRICT or holds_kind(sentence, question)
 
 

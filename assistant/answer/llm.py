@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from assistant.answer.extractive import can_answer
 from assistant.answer.grounding import (
     Encode,
     content,
@@ -34,6 +35,7 @@ from assistant.answer.grounding import (
 )
 from assistant.answer.llm_server import FALLBACK, LLMError, check_server, stream_chat
 from assistant.config import Settings
+from assistant.question import analyse
 from assistant.schema import SECTION_SEP, Answer, Hit, Passage, Source
 
 __all__ = [
@@ -72,6 +74,7 @@ REFUSAL = "资料中没有找到答案。"
 NOT_FOUND = "报告中没有找到这个问题的答案。下面的段落与问题相关，但不是答案。"
 NOTE_REFUSED = "语言模型判断检索到的段落不能回答这个问题。"
 NOTE_UNGROUNDED = "语言模型的回答在来源中找不到依据" + FALLBACK
+NOTE_OFF_KIND = "语言模型的回答没有给出所问的数量或时间" + FALLBACK
 _DATA_OPEN, _DATA_CLOSE = "<资料>", "</资料>"
 
 SYSTEM_PROMPT = (
@@ -138,6 +141,8 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
     grounded = ground(text, answer.sources, question=question, encode=encode)
     if grounded.unsupported or not grounded.supported:  # one claim without support sinks the answer
         return replace(answer, note=NOTE_UNGROUNDED)
+    if not can_answer(strip_markers(grounded.text), analyse(question)):  # true, but not what was asked
+        return replace(answer, note=NOTE_OFF_KIND)
     cited = {int(n) for n in _MARKER.findall(grounded.text)}
     sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)
     return replace(answer, text=grounded.text, sources=sources, answerer="llm", note="")
