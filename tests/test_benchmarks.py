@@ -29,8 +29,12 @@ def test_quick_benchmark_writes_its_report(tmp_path):
     assert results["build"]["onnx"]["backend"] == "onnx"
     for heading in ("## Machine", "## Cold start", "## Warm latency", "## Index build", "## Scale", "hit@1"):
         assert heading in readme
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["cold_start.png", "scale_latency.png", "throughput.png"]
+    from benchmarks.indexing import CMRC
+
+    if not CMRC.is_file():
+        return  # no ../shared beside this clone: the indexing part is skipped (and says so)
     indexing = json.loads((tmp_path / "indexing.json").read_text(encoding="utf-8"))
     assert indexing["ratio build / recipe"] > 0 and indexing["ratio add one / full build"] > 0
     assert indexing["assistant add (one more document)"]["documents_embedded"] == 1
     assert "| assistant index (empty index folder) |" in (tmp_path / "indexing.md").read_text(encoding="utf-8")
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["cold_start.png", "scale_latency.png", "throughput.png"]
