@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +65,9 @@ class Terminal:
             dimensions=(rows, columns),
             encoding="utf-8",
             timeout=120,
+            # As from an interactive shell: a test run started in the background (`make test &`, a CI
+            # runner) ignores SIGINT, and a child would inherit that, so Ctrl-C could never reach it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def _read(self, text: str) -> str:
@@ -84,20 +87,6 @@ class Terminal:
         echoed, _, answer = self.prompt().partition("\r\n")
         assert echoed.endswith(line[-5:]), echoed
         return answer
-
-    # readline writes the prompt before it sets the terminal up: a key pressed in between (no person
-    # types that fast; a loaded machine widens the gap) is read as a character, not as Ctrl-C or Ctrl-D.
-    SETTLE = 0.5
-
-    def eof(self) -> None:
-        """Ctrl-D at the prompt."""
-        time.sleep(self.SETTLE)
-        self.child.sendeof()
-
-    def interrupt(self) -> None:
-        """Ctrl-C at the prompt."""
-        time.sleep(self.SETTLE)
-        self.child.sendintr()
 
     def end(self) -> int:
         """Wait for the program to finish; its exit status (a signal counts as failure)."""
@@ -150,7 +139,7 @@ def test_no_line_of_a_chat_is_wider_than_the_terminal(env, columns: int) -> None
     for question in questions:
         printed.append(term.say(question))  # the answer and its compact sources
         printed.append(term.say("/s"))  # and all its sources in full
-    term.eof()
+    term.child.sendeof()
     assert term.end() == 0
     assert all("来源" in answer or "相关段落" in answer for answer in printed[1::2]), "every answer shows sources"
     assert too_wide("".join(printed), columns) == []
@@ -184,7 +173,7 @@ def test_after_three_turns_the_last_answer_and_its_sources_are_on_one_screen(env
     assert sum(line.startswith("[") for line in expected) == 5, "five compact sources"
     assert screen[start + len(expected) + 1] == ">", "then the prompt, waiting"
     assert any(line == f"> {STAFF}" for line in screen), "and the first question is still in view"
-    term.eof()
+    term.child.sendeof()
     assert term.end() == 0
 
 
@@ -196,7 +185,7 @@ def test_s_1_expands_the_first_source_of_the_last_answer(env, assistant: Assista
     answer = assistant.ask(STAFF)
     assert shown == crlf(full_sources(answer, Layout(80, color=True), 1)) + "\r\n"
     assert answer.sources[0].hit.passage.text.split("\n")[-1][-20:] in "".join(SGR.sub("", shown).split("\r\n    "))
-    term.eof()
+    term.child.sendeof()
     assert term.end() == 0
 
 
@@ -209,7 +198,7 @@ def test_a_follow_up_in_chat_is_understood_and_shown_as_understood(env, assistan
     assert "网评队伍" in understood.text
     assert f"（理解为：{understood.resolved_question}）" in shown.replace("\r\n", "")
     assert "网评队伍" in shown
-    term.eof()
+    term.child.sendeof()
     assert term.end() == 0
 
 
@@ -255,7 +244,7 @@ def test_chat_ends_cleanly(env, how: str) -> None:
     term = Terminal(["chat"], env, columns=80)
     term.prompt()
     term.say(STAFF)
-    {"ctrl-d": term.eof, "ctrl-c": term.interrupt, "/quit": lambda: term.child.sendline("/quit")}[how]()
+    {"ctrl-d": term.child.sendeof, "ctrl-c": term.child.sendintr, "/quit": lambda: term.child.sendline("/quit")}[how]()
     assert term.end() == 0
     tail = term.raw.rsplit("> ", 1)[-1]
     assert "Traceback" not in term.raw and "Aborted" not in tail and "Error" not in tail
@@ -304,7 +293,7 @@ def test_capture_of_a_short_conversation_for_the_readme(env, tmp_path: Path) -> 
     term.prompt()
     for line in (OTHER_CITY, STAFF, "/s 1"):  # not in the report; an answer; its source in full
         term.say(line)
-    term.eof()
+    term.child.sendeof()
     assert term.end() == 0
     lines = term.lines()
     while lines and not lines[-1]:
