@@ -23,31 +23,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from assistant.cache import file_sha256
 from assistant.locking import file_lock
 
 __all__ = [
     "BuildDamaged", "current", "new_folder", "finish", "lease", "remove_old", "digests", "verify", "building",
-    "write_atomic", "file_sha256",
+    "write_atomic",
 ]  # fmt: skip
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LEASE = ".lease"
 _LOCK = ".lock"
-_CHUNK = 1 << 20
 _POINTER = re.compile(r"(build-[\w.-]+)\n([0-9a-f]{64})\n")
 
 
 class BuildDamaged(Exception):
     """A build's files disagree with its manifest or its pointer; the message names the file, in one line."""
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:

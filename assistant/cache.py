@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from assistant.config import default_cache_dir
 
-__all__ = ["cached_json", "folder_complete", "replace_folder", "checksums", "damaged_file"]
+__all__ = ["cached_json", "folder_complete", "replace_folder", "checksums", "damaged_file", "file_sha256"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -95,15 +95,20 @@ def damaged_file(folder: Path, marker: str) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time (model files are hundreds of megabytes)."""
     h = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-    except OSError:
-        return ""
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
     return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""  # a missing or unreadable file matches no recorded digest
 
 
 def _stat(path: Path) -> list[int]:

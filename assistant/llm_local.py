@@ -28,6 +28,7 @@ from typing import IO
 
 import httpx
 
+from assistant.cache import file_sha256
 from assistant.locking import file_lock
 
 __all__ = [
@@ -137,7 +138,7 @@ def _verified(target: Path) -> bool:
             return True
     except OSError:
         return False
-    if _sha256(target) != MODEL_SHA256:  # a file copied in by hand, or the stamp was lost
+    if file_sha256(target) != MODEL_SHA256:  # a file copied in by hand, or the stamp was lost
         return False
     _stamp(target).write_text(_stamp_line(target), encoding="utf-8")
     return True
@@ -150,14 +151,6 @@ def _stamp(target: Path) -> Path:
 def _stamp_line(target: Path) -> str:
     st = target.stat()
     return f"{MODEL_SHA256} {st.st_size} {st.st_mtime_ns}\n"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- the server -------------------------------------------------------------------------------
