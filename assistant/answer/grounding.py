@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,9 +31,9 @@ __all__ = ["Encode", "Grounded", "Memo", "content", "ground", "is_instruction", 
 Encode = Callable[[list[str]], np.ndarray]  # texts → L2-normalised rows
 
 # What a claim says of its subject (its characters that do not repeat the question) must lie in
-# runs of two or more characters of one sentence of the cited passage (or its headings), at
-# least this share of them: the same check of character runs as the
-# extractive answer's (`question.covered_characters`); bigrams scattered over a passage are not support.
+# runs of two or more characters of one sentence of the cited passage (or its headings), at least
+# this share of them: the extractive answer's check of character runs (`question.covered_characters`);
+# bigrams scattered over a passage are not support.
 MIN_SAID = 0.7
 # A paraphrase may say it in other words: with the embedding model, a cosine this high with that
 # sentence (multilingual-e5-small scores unrelated Chinese sentences up to ~0.88, paraphrases
@@ -91,8 +92,10 @@ def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode
     return float(vectors[1] @ vectors[0]) >= MIN_COSINE
 
 
+@lru_cache(maxsize=256)
 def _names(claim: str) -> tuple[str, ...]:
-    """The named things a claim is about or mentions (numbers are checked on their own)."""
+    """The named things a claim is about or mentions (numbers are checked on their own); kept, as one claim
+    is checked against every source."""
     return tuple(t for t in analyse(claim).key_terms if not _NUMBER_ONLY.fullmatch(t))
 
 
