@@ -10,7 +10,8 @@ It starts from the extractive answer and only ever improves on it:
 - when the model says the passages do not answer, the answer is "not found" (`found=False`,
   the passages shown as related only);
 - every sentence must be supported by a source it cites (`grounding.supports`), links must
-  come from the cited sources; an answer that fails is replaced by the extractive one with a
+  come from the cited sources, and an answer to 多少/何时 must give a number or time
+  (`extractive.can_answer`); an answer that fails is replaced by the extractive one with a
   note, and so is any failure of the server (`llm_server.LLMError`).
 """
 
@@ -109,7 +110,7 @@ def generate(answer: Answer, settings: Settings, encode: Encode | None = None, p
     """Stream an LLM answer to the extractive `answer`: partial Answers, then the final one.
 
     `encode` embeds texts into L2-normalised rows (the retrieval model's passage side) for
-    judging support; without it, shared words decide.
+    judging support; without it, shared character runs decide.
     """
     if not answer.found or not answer.sources:
         yield answer  # retrieval decided the report does not answer: the model must not guess
