@@ -34,6 +34,7 @@ from assistant.answer.llm import (
     generate,
     is_refusal,
 )
+from assistant.cache import file_sha256
 from assistant.cli import cli
 from assistant.config import Settings
 from assistant.schema import Answer, Hit, Passage, Source, Span
@@ -247,7 +248,7 @@ def test_partial_or_corrupt_model_file_is_assembled_again(tmp_path: Path) -> Non
         f.write(b"X")
     target.with_name(target.name + ".sha256").unlink()
     llm_local.assemble_model(tmp_path)
-    assert llm_local._sha256(target) == llm_local.MODEL_SHA256
+    assert file_sha256(target) == llm_local.MODEL_SHA256
     assert [p.name for p in target.parent.iterdir() if ".tmp-" in p.name] == []
 
 
