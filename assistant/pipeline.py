@@ -13,11 +13,11 @@ from assistant.answer import evidence, extractive
 from assistant.answer.evidence import Reading
 from assistant.config import Settings
 from assistant.conversation import Turn, resolve
-from assistant.embedder import Embedder
-from assistant.index import Index, Progress, ensure
+from assistant.encode.embedder import Embedder
 from assistant.question import Question, analyse
 from assistant.schema import Answer, Hit
-from assistant.words import is_stopword, normalize
+from assistant.store.local import Index, Progress, ensure
+from assistant.text.words import is_stopword, normalize
 
 __all__ = ["Assistant", "QuestionError", "Turn"]
 

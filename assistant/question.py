@@ -28,7 +28,7 @@ from functools import cache
 import numpy as np
 
 from assistant.cache import cached_json
-from assistant.words import content_words, is_stopword, normalize, words
+from assistant.text.words import content_words, is_stopword, normalize, words
 
 __all__ = [
     "Kind",
@@ -209,7 +209,7 @@ def _key_terms(text: str, content: list[str]) -> tuple[str, ...]:
 
 def _phrases(text: str) -> tuple[str, ...]:
     """Runs of content words: split at punctuation, question words and stop words (jieba's accurate mode)."""
-    from assistant.words import _jieba  # the shared, initialised segmenter
+    from assistant.text.words import _jieba  # the shared, initialised segmenter
 
     runs: list[str] = []
     for piece in QUESTION_WORDS.split(normalize(text)):
@@ -234,7 +234,7 @@ SPECIFIC = 9.5
 def _specific(phrases: tuple[str, ...]) -> tuple[str, ...]:
     """Phrases with a word rarer than SPECIFIC in general Chinese (unknown words are rare): a question's
     `有效期` must be found in its answer, its `特点` need not be."""
-    from assistant.words import _jieba
+    from assistant.text.words import _jieba
 
     dictionary = _jieba().dt
     total = dictionary.total

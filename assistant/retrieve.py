@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS over sentence vectors, e5 `query:`) and sparse (BM25 over jieba words).
 
 1. The question's words, plus dictionary stand-ins for the words the corpus never
-   uses (assistant/lexicon.py: `staff` → 人员, 牢骚 → 怨言), form the query.
+   uses (assistant/text/lexicon.py: `staff` → 人员, 牢骚 → 怨言), form the query.
 2. Dense: a passage scores as its best sentence's cosine similarity to the question.
    Sparse: BM25 of the question's words, plus `EXPANSION_WEIGHT` × BM25 of the stand-ins.
 3. Each side proposes candidates; every candidate gets both scores, and they are
@@ -18,11 +18,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from assistant import lexicon
-from assistant.index import Index
 from assistant.question import Question
 from assistant.schema import Hit
-from assistant.words import normalize
+from assistant.store.local import Index
+from assistant.text import lexicon
+from assistant.text.words import normalize
 
 __all__ = ["prepare", "search", "fuse", "DENSE_WEIGHT", "EXPANSION_WEIGHT", "BM25_FLOOR"]
 

@@ -26,10 +26,10 @@ from assistant import retrieve
 from assistant.answer import extractive, model
 from assistant.config import Settings
 from assistant.evaluate import read_questions, score
-from assistant.index import Index
 from assistant.pipeline import Assistant
 from assistant.question import Question, analyse
-from assistant.serialize import answer_to_dict
+from assistant.render.json import answer_to_dict
+from assistant.store.local import Index
 from training.sets import cmrc_sets
 
 ROOT = Path(__file__).resolve().parents[1]

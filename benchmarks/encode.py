@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.model import load_model, model_path
-from assistant.onnx_encoder import OnnxEncoder, onnx_folder
+from assistant.encode.convert import load_model, model_path
+from assistant.encode.onnx import OnnxEncoder, onnx_folder
 
 
 def encoder(backend: str) -> Callable[[list[str]], object]:

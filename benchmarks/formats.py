@@ -159,7 +159,7 @@ def evaluate_corpus(corpus: Path, index: Path, embedder, questions: Path = DEV) 
 def score_assistant(assistant, questions: Path) -> dict:
     """The scorer's summary, with the radical code points found in quoted sources and answers."""
     from assistant.evaluate import read_questions, score
-    from assistant.serialize import answer_to_dict
+    from assistant.render.json import answer_to_dict
 
     qs = read_questions(questions)
     answers = [answer_to_dict(assistant.final_answer(q["question"])) for q in qs]
@@ -174,7 +174,7 @@ def run(out: Path, keep: Path | None = None, questions: list[Path] | None = None
     if not chromium_available():
         raise SystemExit("needs /usr/bin/chromium and fonts-noto-cjk: run `make browser`")
     from assistant.config import Settings
-    from assistant.embedder import Embedder
+    from assistant.encode.embedder import Embedder
 
     questions = questions or QUESTION_SETS
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -78,7 +78,7 @@ def _figures(stdout: str) -> dict:
 
 def _embedding(index: Path) -> dict:
     """The build's own record of its embedding: texts per CPU-second, to set beside the raw encoder's."""
-    from assistant.indexer import current_manifest
+    from assistant.store.build import current_manifest
 
     e = current_manifest(index).get("embedded", {})
     if not e.get("cpu_seconds"):
@@ -87,7 +87,7 @@ def _embedding(index: Path) -> dict:
 
 
 def _verify(index: Path) -> dict:
-    from assistant import builds
+    from assistant.store import builds
 
     folder, digest = builds.current(index)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -102,9 +102,9 @@ def _timing(run) -> dict:
 
 
 def _sentences(corpus: Path) -> list[str]:
-    from assistant.chunking import chunk_document, split_sentences
-    from assistant.indexer import sentence_text
     from assistant.ingest import read_corpus
+    from assistant.ingest.chunking import chunk_document, split_sentences
+    from assistant.store.build import sentence_text
 
     documents, _ = read_corpus(corpus)
     return [sentence_text(p, a, b) for d in documents for p in chunk_document(d) for a, b in split_sentences(p.text)]
@@ -112,7 +112,7 @@ def _sentences(corpus: Path) -> list[str]:
 
 def run(work: Path, quick: bool) -> dict:
     from assistant.config import Settings
-    from assistant.model import model_path
+    from assistant.encode.convert import model_path
 
     documents = 12 if quick else 848
     corpus, extra = work / "cmrc-corpus", work / "cmrc-extra"

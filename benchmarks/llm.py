@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     from assistant.config import Settings
     from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
-    from assistant.serialize import answer_to_dict
+    from assistant.render.json import answer_to_dict
 
     questions = read_questions(args.questions)[: args.limit]
     results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])}}
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:
-    from assistant import llm_local
+    from assistant.answer import llm_local
     from assistant.config import Settings
 
     model = llm_local.assemble_model(Settings.load().cache_dir)

@@ -122,8 +122,8 @@ def _build_and_quality(work: Path, quick: bool, limit: int | None) -> tuple[dict
     import numpy as np
 
     from assistant.config import Settings
-    from assistant.embedder import Embedder
-    from assistant.index import build
+    from assistant.encode.embedder import Embedder
+    from assistant.store.local import build
 
     build_results, quality, warm, answers, recorded = {}, {}, {}, {}, {}
     for encoder in ("onnx", "torch"):
@@ -165,7 +165,7 @@ def _build_and_quality(work: Path, quick: bool, limit: int | None) -> tuple[dict
     # Each in a process of its own, interleaved, best of the runs (the machine may be shared).
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(recorded["onnx"].texts, ensure_ascii=False), encoding="utf-8")
-    names = {"torch": "torch fp32 (sentence-transformers default)", "onnx": "onnx int8 (assistant/onnx_encoder.py)"}
+    names = {"torch": "torch fp32 (sentence-transformers default)", "onnx": "onnx int8 (assistant/encode/onnx.py)"}
     best: dict[str, tuple[float, float]] = {}
     for _ in range(1 if quick else 3):
         for backend in names:
@@ -189,7 +189,7 @@ def _build_and_quality(work: Path, quick: bool, limit: int | None) -> tuple[dict
 
 def _model_folder() -> Path:
     from assistant.config import Settings
-    from assistant.model import model_path
+    from assistant.encode.convert import model_path
 
     return Path(model_path(Settings.load()))
 
@@ -198,7 +198,7 @@ def _quality(index: Path, encoder: str, approx_threshold: int | None, limit: int
     from assistant.config import Settings
     from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
-    from assistant.serialize import answer_to_dict
+    from assistant.render.json import answer_to_dict
 
     settings = Settings.load(corpus_dir=ROOT / "corpus", index_dir=index, encoder=encoder, on_stale="refuse",
                              approx_threshold=approx_threshold)  # fmt: skip
@@ -311,7 +311,7 @@ def _warm_batch(work: Path, encoders: tuple[str, ...], limit: int | None) -> dic
 
 def _scale(work: Path, factors: list[float], repeat: int, limit: int | None) -> dict:
     from assistant.config import Settings
-    from assistant.embedder import Embedder
+    from assistant.encode.embedder import Embedder
     from benchmarks.synth import PerturbedVectors, write_corpus
 
     calibration = PerturbedVectors(Embedder(Settings.load()), ROOT / "corpus").calibration

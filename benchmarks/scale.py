@@ -24,8 +24,8 @@ def _settings(corpus: Path, index: Path) -> Settings:
 
 
 def build(corpus: Path, index: Path, sigma: float) -> dict:
-    from assistant.embedder import Embedder
-    from assistant.index import build as build_index
+    from assistant.encode.embedder import Embedder
+    from assistant.store.local import build as build_index
     from benchmarks.synth import PerturbedVectors
 
     settings = _settings(corpus, index)
@@ -51,8 +51,8 @@ def build(corpus: Path, index: Path, sigma: float) -> dict:
 def serve(corpus: Path, index: Path, repeat: int, limit: int) -> dict:
     import faiss
 
-    from assistant.indexer import IVF_PROBES, _dense_index  # the same IVF parameters as a real build
     from assistant.pipeline import Assistant
+    from assistant.store.build import IVF_PROBES, _dense_index  # the same IVF parameters as a real build
 
     started = time.perf_counter()
     assistant = Assistant(_settings(corpus, index))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import split_sentences
+from assistant.ingest.chunking import split_sentences
 
 _DIGITS = re.compile(r"\d+")
 PLACES = ("洛阳", "河南", "郑州", "偃师", "孟津", "新安", "栾川", "嵩县", "汝阳", "宜阳", "洛宁", "伊川")

@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     import httpx
     from gradio_client import Client
 
-    from assistant import web
     from assistant.config import Settings
     from assistant.pipeline import Assistant
+    from assistant.web import app as web
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load(corpus_dir=ROOT / "corpus", index_dir=Path(tmp), host="127.0.0.1", port=0)

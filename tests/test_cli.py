@@ -19,12 +19,12 @@ from click.testing import CliRunner, Result
 from conftest import REPORT_NAME
 
 from assistant import __version__
-from assistant import index as index_module
 from assistant.cli import cli
 from assistant.evaluate import read_questions, score
 from assistant.pipeline import Assistant
+from assistant.render.json import answer_to_dict
 from assistant.render.terminal import Layout, chat_help, full_sources, terminal, welcome
-from assistant.serialize import answer_to_dict
+from assistant.store import local as index_module
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

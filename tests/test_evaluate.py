@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from assistant import evaluate
 from assistant.pipeline import Assistant
-from assistant.serialize import answer_to_dict
+from assistant.render.json import answer_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "eval"  # beside the checkout, here and in CI

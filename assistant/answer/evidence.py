@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.question import Kind, Question, covered_characters, is_proper_name
 from assistant.schema import Hit
-from assistant.words import normalize, words
+from assistant.text.words import normalize, words
 
 __all__ = [
     "ANSWER_FEATURES", "BRIDGE_CREDIT", "FEATURES", "Candidate", "Reading",
@@ -72,7 +72,7 @@ class Reading:
 
 
 class Corpus(Protocol):
-    """What the evidence asks of the index beyond the retrieved passages (`assistant.index.Index`)."""
+    """What the evidence asks of the index beyond the retrieved passages (`assistant.store.local.Index`)."""
 
     def rarity(self, word: str) -> float: ...
 

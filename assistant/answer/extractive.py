@@ -99,7 +99,7 @@ def can_answer(sentence: str, question: Question) -> bool:
 
 def missing_terms(question: Question, corpus_text: str) -> tuple[str, ...]:
     """Names, places, organisations, 《titles》, numbers and acronyms of the question that the corpus never mentions."""
-    from assistant.words import normalize
+    from assistant.text.words import normalize
 
     terms = [w for w in question.content if _is_checked_term(w, question.english)]
     terms += [t for t in question.key_terms if f"《{t}》" in normalize(question.text)]
@@ -114,7 +114,7 @@ def _is_checked_term(word: str, english: bool) -> bool:
 
 
 class Corpus(Protocol):
-    """What the answerer asks of the index (`assistant.index.Index`)."""
+    """What the answerer asks of the index (`assistant.store.local.Index`)."""
 
     text: str  # the whole corpus, normalised
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.question import analyse, covered_characters
 from assistant.schema import Passage, Source
-from assistant.words import normalize
+from assistant.text.words import normalize
 
 __all__ = ["Encode", "Grounded", "Memo", "content", "ground", "is_instruction", "split_sentences", "strip_links",
            "strip_markers", "supports", "without_instructions"]  # fmt: skip
@@ -143,7 +143,7 @@ def ground(text: str, sources: Sequence[Source], *, question: str = "", encode: 
 # What a passage says to the model rather than to the reader: override phrases ("忽略以上要求",
 # "ignore previous instructions"), a claimed system voice, words to an assistant, a dictated
 # reply ("只输出：…", "改为回复“…”"). Narrow on purpose: "部分单位忽略了安全管理要求" is report
-# prose, not an order (tests/test_grounding.py checks every sentence of the report).
+# prose, not an order (tests/answer/test_grounding.py checks every sentence of the report).
 _INSTRUCTION = re.compile(
     r"(?:忽略|无视|忘记|忘掉|不要理会|不要遵守|跳过)[掉了]?(?:以上|上面|上述|之前|此前|先前|前面|所有|全部|一切|你的)"
     r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)*(?:previous|prior|above|earlier|preceding"

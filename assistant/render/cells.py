@@ -7,7 +7,7 @@ and closing its own style, so no escape sequence is ever split and no colour run
 Widths come from the standard library's Unicode tables (East Asian Wide/Fullwidth = 2 columns,
 combining and format characters = 0), not from `wcwidth` or `rich`: both cost 30–40 ms of import
 on a cold `assistant ask` (measured side by side, README), and for this text they agree with it
-(tests/test_render_cells.py compares every character of the corpus with `wcwidth`).
+(tests/render/test_render_cells.py compares every character of the corpus with `wcwidth`).
 """
 
 from __future__ import annotations

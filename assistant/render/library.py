@@ -15,8 +15,8 @@ from assistant.about import About
 from assistant.render.html import _text
 
 if TYPE_CHECKING:
-    from assistant.library import Entry
-    from assistant.web_library import Notice
+    from assistant.store.library import Entry
+    from assistant.web.library import Notice
 
 __all__ = [
     "DOCUMENTS_SHOWN",

@@ -1,0 +1,1 @@
+"""Turning text into vectors: the model conversion, the ONNX encoder, the embedder that picks one."""

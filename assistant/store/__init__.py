@@ -1,0 +1,1 @@
+"""Where passages are kept and searched: the local FAISS + BM25 index, its builds and shards, the library."""

@@ -1,0 +1,1 @@
+"""Text pieces every stage shares: words and tokens, the dictionary bridges."""
