@@ -24,14 +24,17 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
+from typing import Literal
 
 import numpy as np
 
 from assistant.cache import cached_json
+from assistant.schema import Shape
 from assistant.text.words import content_words, is_stopword, normalize, words
 
 __all__ = [
     "Kind",
+    "Constraint",
     "Question",
     "analyse",
     "covered_characters",
@@ -59,6 +62,17 @@ class Kind(str, Enum):
     OTHER = "other"  # 什么颜色, 有什么特点: an attribute, said in words
 
 
+ConstraintKind = Literal["time", "number", "entity", "level", "ordinal", "qualifier"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Something the question states that a right answer must agree with: 2016年, 30%, 市委, 县级, 第三次, 全国."""
+
+    kind: ConstraintKind
+    text: str  # as the question writes it
+
+
 @dataclass(frozen=True)
 class Question:
     text: str  # as it is answered (a follow-up already resolved)
@@ -70,6 +84,8 @@ class Question:
     words: tuple[str, ...]  # jieba search-mode words, stop words removed (BM25)
     content: tuple[str, ...]  # distinct content words, longest segmentation
     english: bool
+    shape: Shape = "fact"  # what the answer must look like (list, outline, summary, …)
+    constraints: tuple[Constraint, ...] = ()  # what the answer must agree with
     bridges: dict[str, list[str]] = field(default_factory=dict)  # set by retrieve.prepare
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # set by retrieve.prepare
 

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Literal
 
 SECTION_SEP = " › "
+
+# The shape of what a question asks for, and so of its answer: one fact (a sentence), the items of a
+# list, the document's outline, a summary, a reason, a way of doing, a comparison of two things.
+Shape = Literal["fact", "list", "outline", "summary", "reason", "manner", "comparison"]
+SHAPES: tuple[Shape, ...] = ("fact", "list", "outline", "summary", "reason", "manner", "comparison")
 
 
 FORMATS = ("txt", "md", "docx", "pdf", "html")
@@ -85,6 +91,17 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One item of a shaped answer (a list's item, an outline's part), cited: `source` is the rank of the
+    `Source` it is quoted from, `start`/`end` offsets into that source's passage text."""
+
+    text: str  # as shown: the item's heading or lead phrase, cut at a clause
+    source: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str  # as asked
     found: bool  # False: the corpus does not answer it; `sources` are then only related
@@ -96,3 +113,6 @@ class Answer:
     answerer: str = "extractive"
     evidence: dict[str, float] = field(default_factory=dict)  # the numbers behind `found`
     confidence: float | None = None  # probability that the answer is right (answerability model); None: not judged
+    shape: Shape = "fact"  # what the answer is: one sentence, or items (list, outline, …)
+    items: tuple[Item, ...] = ()  # a shaped answer's items, in the document's order
+    expected_items: int | None = None  # how many items the document says there are (以下六个方面 → 6); None: unsaid

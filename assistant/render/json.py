@@ -37,4 +37,7 @@ def answer_to_dict(answer: Answer) -> dict:
         "answerer": answer.answerer,
         "confidence": answer.confidence,
         "evidence": answer.evidence,
+        "shape": answer.shape,
+        "items": [{"text": i.text, "source": i.source, "start": i.start, "end": i.end} for i in answer.items],
+        "expected_items": answer.expected_items,
     }
