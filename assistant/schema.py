@@ -6,6 +6,7 @@ Offsets are character offsets into `Document.text`: the decoded file, or the tex
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
@@ -18,7 +19,28 @@ Shape = Literal["fact", "list", "outline", "summary", "reason", "manner", "compa
 SHAPES: tuple[Shape, ...] = ("fact", "list", "outline", "summary", "reason", "manner", "comparison")
 
 
-FORMATS = ("txt", "md", "docx", "pdf", "html")
+FORMATS = ("txt", "md", "docx", "pdf", "html", "image")  # image: .png/.jpg/.tif page scans, read by OCR
+
+
+@dataclass(frozen=True)
+class LineBox:
+    """One line of a page as the reader found it: `text[start:end]` of its document, and where it
+    stands on its page, in points from the page's top-left corner (page `width` × `height`)."""
+
+    page: int  # 1-based
+    start: int
+    end: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+def page_at(page_starts: tuple[int, ...], offset: int) -> int | None:
+    """The 1-based page whose text holds `offset`, from the offsets where pages start."""
+    if not page_starts:
+        return None
+    return max(1, bisect.bisect_right(page_starts, offset))
 
 
 @dataclass(frozen=True)
@@ -32,6 +54,14 @@ class Document:
     format: str = ""  # one of FORMATS; "" takes it from the name's suffix (else "txt")
     pages: int | None = None  # a PDF's page count; None for other formats
     meta_title: str = ""  # the title the file's metadata gives (docx core title, PDF Title, HTML <title>)
+    # PDFs and page images: where each page's text starts in `text` (page n+1 from page_starts[n]) and
+    # each line's place on its page; empty for the other formats, whose location is the heading path
+    page_starts: tuple[int, ...] = ()
+    lines: tuple[LineBox, ...] = ()
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page holding `text[offset]`; None for formats without pages."""
+        return page_at(self.page_starts, offset)
 
     def __post_init__(self) -> None:
         if not self.format:
@@ -52,6 +82,7 @@ class Passage:
     text: str  # clean text as it is quoted (repaired, no `**`, no stray line breaks)
     start: int  # original[start:end] minus white space and `**` == text minus white space
     end: int
+    pages: tuple[int, ...] = ()  # the 1-based pages it stands on (PDFs and page images); () for other formats
 
     @property
     def section_path(self) -> str:

@@ -210,7 +210,13 @@ def _passage(doc: Document, paras: list[Paragraph], atoms: list[_Atom]) -> Passa
         text=text,
         start=start,
         end=end,
+        pages=_pages(doc, start, end),
     )
+
+
+def _pages(doc: Document, start: int, end: int) -> tuple[int, ...]:
+    first, last = doc.page_of(start), doc.page_of(max(start, end - 1))
+    return () if first is None or last is None else tuple(range(first, last + 1))
 
 
 def chunk_document(doc: Document, max_chars: int = 300) -> list[Passage]:

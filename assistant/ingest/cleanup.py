@@ -272,24 +272,43 @@ def _apart(prev: Line, line: Line, layout: _Layout) -> bool:
     return line.top - prev.top > expected + 0.5 * layout.em
 
 
-def join_lines(pages: Sequence[Sequence[Line]]) -> str:
-    """The pages' lines as paragraphs, one a line; a blank line where the layout leaves a gap."""
+def join_lines(pages: Sequence[Sequence[Line]], placed: list[tuple[int, int, int, Line]] | None = None) -> str:
+    """The pages' lines as paragraphs, one a line; a blank line where the layout leaves a gap.
+
+    With `placed`, each line kept is appended to it as (page index, start, end, line): where the
+    line's text stands in the result, for page numbers and highlights in citations.
+    """
     if not any(pages):
         return ""
     layout = _layout(pages)
     out: list[str] = []
+    spots: list[tuple[int, int, int, Line]] = []  # (page, paragraph, offset in it, line)
     prev: Line | None = None
-    for page in pages:
+    for number, page in enumerate(pages):
         for i, line in enumerate(page):
             text = line.text.strip()
             if not text:
                 continue
             if prev is None:
                 out.append(text)
+                spots.append((number, len(out) - 1, 0, line))
             elif _continues(prev, line, layout, same_page=i > 0):
-                out[-1] = join_pieces(out[-1], text)
+                joined = join_pieces(out[-1], text)
+                out[-1] = joined
+                spots.append((number, len(out) - 1, len(joined) - len(text), line))
             else:
                 gap = i > 0 and _apart(prev, line, layout)
                 out.append(("\n" if gap else "") + text)
+                spots.append((number, len(out) - 1, int(gap), line))
             prev = line
+    if placed is not None:
+        starts = [0]
+        for para in out:
+            starts.append(starts[-1] + len(para) + 1)
+        for k, (number, para, offset, line) in enumerate(spots):
+            start = starts[para] + offset
+            # a line ends where the next one of its paragraph starts (a joined hyphen is gone), or with it
+            nxt = spots[k + 1] if k + 1 < len(spots) else None
+            end = starts[para] + (nxt[2] if nxt and nxt[1] == para else len(out[para]))
+            placed.append((number, start, max(start, end), line))
     return "\n".join(out) + "\n"

@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.ingest import docx, html, pdf, text
+from assistant.ingest import docx, html, image, pdf, text
 from assistant.ingest.cleanup import fix_code_points
 from assistant.ingest.common import CorpusError, Extracted
+from assistant.ingest.ocr import PageProgress
 from assistant.schema import Document
 
 READERS: dict[str, tuple[str, Callable[[bytes, str], Extracted]]] = {
@@ -25,9 +26,16 @@ READERS: dict[str, tuple[str, Callable[[bytes, str], Extracted]]] = {
     ".pdf": ("pdf", pdf.read),
     ".html": ("html", html.read),
     ".htm": ("html", html.read),
+    ".png": ("image", image.read),  # page scans, read by OCR (the `ocr` extra)
+    ".jpg": ("image", image.read),
+    ".jpeg": ("image", image.read),
+    ".tif": ("image", image.read),
+    ".tiff": ("image", image.read),
 }
+# Readers that can report pages read by OCR, one by one (a scan takes seconds a page).
+PAGED = {"pdf", "image"}
 SUFFIXES = tuple(READERS)
-KINDS = ".txt, .md, .docx, .pdf or .html"  # for messages
+KINDS = ".txt, .md, .docx, .pdf, .html or page image (.png/.jpg/.tif)"  # for messages
 # Formats people send that we do not read: named, so that the file is not silently ignored.
 UNSUPPORTED = {
     ".doc": "old Word .doc format is not supported: save it as .docx",
@@ -85,8 +93,12 @@ def default_max_file_mb() -> float:
     return Settings.load().max_file_mb
 
 
-def read_document(path: Path, root: Path, max_file_mb: float | None = None) -> Document:
-    """Read one file with its format's reader: text, format, pages, metadata title, the bytes' SHA-256."""
+def read_document(
+    path: Path, root: Path, max_file_mb: float | None = None, progress: PageProgress | None = None
+) -> Document:
+    """Read one file with its format's reader: text, format, pages, metadata title, the bytes' SHA-256.
+
+    `progress(done, total)` follows the pages of a scan as OCR reads them (it is not called otherwise)."""
     label = path.as_posix()
     suffix = path.suffix.lower()
     if suffix in UNSUPPORTED:
@@ -103,7 +115,7 @@ def read_document(path: Path, root: Path, max_file_mb: float | None = None) -> D
         raise CorpusError(f"{label}: cannot read ({err.strerror or err})") from err
     fmt, reader = READERS[suffix]
     try:
-        extracted = reader(data, label)
+        extracted = reader(data, label, progress) if fmt in PAGED else reader(data, label)
     except CorpusError:
         raise
     except Exception as err:  # a parser's surprise on a damaged file is still one line
@@ -117,6 +129,8 @@ def read_document(path: Path, root: Path, max_file_mb: float | None = None) -> D
         format=fmt,
         pages=extracted.pages,
         meta_title=extracted.meta_title,
+        page_starts=extracted.page_starts,
+        lines=extracted.lines,
     )
 
 

@@ -1,28 +1,34 @@
-"""PDF files with a text layer → text, by PDFium (pypdfium2).
+"""PDF files → text: the text layer by PDFium (pypdfium2), scanned pages by OCR (assistant/ingest/ocr.py).
 
 PDFium was chosen by measurement (`python -m benchmarks.formats`, README "Documents"): on
 Chromium-printed Chinese reports it reads the characters as the source has them, where pypdf
 and pdfplumber return Kangxi radicals for a tenth of them, and it is about ten times faster.
 
-Each page becomes lines with their position and font size; `cleanup` drops running headers,
-footers and page numbers, rebuilds the paragraphs the line breaks cut, and maps any radical
-code points that remain. Scanned pages have no text layer: we do not do OCR, and say so.
+Each page becomes lines with their position and font size, from its text layer or, for a page
+without one (a scan, or a scanned page inside a printed report), from OCR; `cleanup` drops
+running headers, footers and page numbers, rebuilds the paragraphs the line breaks cut, and maps
+any radical code points that remain. Without the OCR extra, a scan is refused in one line that
+names the command installing it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 
+from assistant.ingest import ocr
 from assistant.ingest.cleanup import Line, Page, drop_furniture, fix_code_points, join_lines
 from assistant.ingest.common import CorpusError, Extracted
+from assistant.schema import LineBox
 
 # Below this share of readable characters, a text layer is noise: fonts that map their
 # glyphs to no Unicode text give private-use or replacement characters.
 MIN_READABLE = 0.8
 
 
-def read(data: bytes, label: str) -> Extracted:
-    """The cleaned text of a PDF's text layer; CorpusError if it is encrypted, damaged or scanned."""
+def read(data: bytes, label: str, progress: ocr.PageProgress | None = None) -> Extracted:
+    """The cleaned text of a PDF, its pages' text layers or OCR; CorpusError if it is encrypted or damaged,
+    or scanned while the OCR extra is not installed. `progress(done, total)` follows the pages read by OCR."""
     import pypdfium2 as pdfium
 
     try:
@@ -32,19 +38,62 @@ def read(data: bytes, label: str) -> Extracted:
     try:
         pages = [_page(pdf, i) for i in range(len(pdf))]
         meta_title = _meta_title(pdf)
+        scanned = [i for i, page in enumerate(pages) if not _has_text(page)]
+        if scanned:
+            if not ocr.available():
+                raise CorpusError(_needs_ocr(label, pages, scanned))
+            digest = hashlib.sha256(data).hexdigest()
+            read_pages = ocr.cached_pages(digest, lambda: ocr.read_pdf_pages(pdf, scanned, progress))
+            for i in scanned:
+                pages[i] = read_pages.get(i, Page((), pages[i].height))
     except pdfium.PdfiumError as err:
         raise CorpusError(f"{label}: damaged PDF ({err})") from None
     finally:
         pdf.close()
-    chars = "".join(line.text for page in pages for line in page.lines)
-    visible = [c for c in chars if not c.isspace()]
-    if not visible:
-        raise CorpusError(f"{label}: no text layer: OCR is not supported")
+    if not any(page.lines for page in pages):
+        raise CorpusError(f"{label}: no text found on its {len(pages)} page(s), by OCR either")
+    placed: list[tuple[int, int, int, Line]] = []
+    text = fix_code_points(join_lines(drop_furniture(pages), placed))
+    return Extracted(
+        text=text,
+        pages=len(pages),
+        meta_title=meta_title,
+        page_starts=page_starts(len(pages), placed),
+        lines=tuple(LineBox(n + 1, a, b, ln.x0, ln.top, ln.x1, ln.bottom) for n, a, b, ln in placed),
+    )
+
+
+def page_starts(count: int, placed: list[tuple[int, int, int, Line]]) -> tuple[int, ...]:
+    """Where each page's text starts: its first line's offset; a page without lines starts where the next does."""
+    starts: list[int | None] = [None] * count
+    for number, start, _, _ in placed:
+        if starts[number] is None:
+            starts[number] = start
+    out: list[int] = []
+    following = placed[-1][2] if placed else 0
+    for value in reversed(starts):
+        following = value if value is not None else following
+        out.append(following)
+    result = list(reversed(out))
+    result[0] = 0  # the first page holds everything before its first line too
+    return tuple(result)
+
+
+def _has_text(page: Page) -> bool:
+    visible = [c for line in page.lines for c in line.text if not c.isspace()]
     readable = sum(1 for c in visible if c.isprintable() and not _private(c))
-    if readable < MIN_READABLE * len(visible):
-        raise CorpusError(f"{label}: the text layer is not text (fonts without a Unicode map): OCR is not supported")
-    text = fix_code_points(join_lines(drop_furniture(pages)))
-    return Extracted(text=text, pages=len(pages), meta_title=meta_title)
+    return bool(visible) and readable >= MIN_READABLE * len(visible)
+
+
+def _needs_ocr(label: str, pages: list[Page], scanned: list[int]) -> str:
+    if any(pages[i].lines for i in scanned):  # a text layer that is not text: fonts without a Unicode map
+        what = "the text layer is not text (fonts without a Unicode map)"
+    else:
+        what = "no text layer"
+    if len(scanned) < len(pages):
+        numbers = ", ".join(str(i + 1) for i in scanned[:10]) + ("…" if len(scanned) > 10 else "")
+        what = f"page(s) {numbers}: {what}"
+    return f"{label}: {what}: reading it needs OCR: {ocr.INSTALL}"
 
 
 def _why(message: str) -> str:

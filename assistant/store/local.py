@@ -273,4 +273,4 @@ def _fresh(settings: Settings) -> Index | str:
 
 
 def _passage(d: dict) -> Passage:
-    return Passage(**{**d, "section": tuple(d["section"])})
+    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ()))})

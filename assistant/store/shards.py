@@ -27,7 +27,7 @@ from assistant.store.builds import write_atomic
 
 __all__ = ["Shard", "ShardDamaged", "shard_key", "read", "write", "VERSION"]
 
-VERSION = 1
+VERSION = 2  # 2: passages carry their pages
 FOLDER = "shards"
 _PAYLOAD = ("vectors", "sentences", "passages", "tokens", "info")
 # The modules whose code decides a document's passages and words, named one by one (a moved or new
@@ -140,4 +140,4 @@ def _bytes(data: object) -> np.ndarray:
 
 
 def _passage(d: dict) -> Passage:
-    return Passage(**{**d, "section": tuple(d["section"])})
+    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ()))})
