@@ -130,7 +130,7 @@ def _settings(ctx: click.Context, **changes) -> Settings:
 
 
 class _Progress:
-    """Build progress on standard error: a line per stage, a bar while embedding."""
+    """Build progress on standard error: a line per stage, a bar while OCR reads a scan's pages and while embedding."""
 
     def __init__(self) -> None:
         self.bar = None
@@ -140,11 +140,15 @@ class _Progress:
         if stage == "waiting":
             click.echo("waiting for another build of the index to finish…", err=True)
             return
-        if stage != "embedding":
+        if stage.startswith("ocr "):
+            label = f"reading the scanned pages of {stage[4:]} (OCR)"
+        elif stage == "embedding":
+            label = "embedding sentences"
+        else:
             click.echo(f"{stage}: {total}", err=True)
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="embedding sentences", file=sys.stderr, show_pos=True)
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
             self.bar.__enter__()
         self.bar.update(done - self.done)
         self.done = done

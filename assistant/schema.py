@@ -88,6 +88,14 @@ class Passage:
     def section_path(self) -> str:
         return SECTION_SEP.join(self.section)
 
+    @property
+    def page_label(self) -> str:
+        """`p. 3`, `pp. 3–4`, or "" for a format without pages: how a source line names the page."""
+        if not self.pages:
+            return ""
+        first, last = self.pages[0], self.pages[-1]
+        return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
     def indexed_text(self) -> str:
         """What the dense and sparse indexes see: headings carry meaning."""
         return f"{self.section_path}\n{self.text}" if self.section else self.text

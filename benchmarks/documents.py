@@ -185,3 +185,60 @@ def scanned_pdf(path: Path, text: str = "扫描件：本页只有图像，没有
         image.save(png)
         page = _page("扫描件", f'<img src="{png.as_uri()}" style="width:100%">')
         return print_pdf(page, path, header_footer=False)
+
+
+# --------------------------------------------------------------------------- scans
+
+SKEW_DEGREES = 0.6  # how askew a careful scan lies: pages alternate ±0.6°
+NOISE = 12.0  # grey-level noise (standard deviation) of a scanner's sensor and paper
+
+
+def scan_pages(
+    printed: Path,
+    dpi: int,
+    pages: list[int] | None = None,
+    skew: float = SKEW_DEGREES,
+    noise: float = NOISE,
+    seed: int = 0,
+) -> list:
+    """The pages of a printed PDF as a scanner gives them: grey images at `dpi`, turned a little, with noise."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pdf = pdfium.PdfDocument(str(printed))
+    images = []
+    try:
+        for i in pages if pages is not None else range(len(pdf)):
+            page = pdf[i]
+            grey = page.render(scale=dpi / 72).to_pil().convert("L")
+            page.close()
+            turned = grey.rotate(skew if i % 2 else -skew, resample=Image.BICUBIC, fillcolor=255)
+            pixels = np.asarray(turned, dtype=np.float32) + rng.normal(0, noise, turned.size[::-1])
+            images.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
+    finally:
+        pdf.close()
+    return images
+
+
+def image_pdf(images: list, path: Path, dpi: int) -> Path:
+    """A PDF of page images only (JPEG, as scanners write them): no text layer."""
+    _save(path, lambda name: images[0].save(name, format="PDF", save_all=True, append_images=images[1:],
+                                             resolution=dpi, quality=85))  # fmt: skip
+    return path
+
+
+def scanned_report(printed: Path, path: Path, dpi: int = 150, pages: list[int] | None = None) -> Path:
+    """The printed report (or some of its pages) scanned at `dpi` into an image-only PDF."""
+    return image_pdf(scan_pages(printed, dpi, pages), path, dpi)
+
+
+def two_column_html(blocks: list[Block], paragraphs: int = 6) -> str:
+    """A page with a full-width title over two columns of the report's paragraphs, as bulletins are set."""
+    body = [b for b in blocks if b.kind == "body" and 60 <= len(b.text) <= 200][:paragraphs]
+    inner = "".join(f"<p>{html.escape(b.text)}</p>" for b in body)
+    return _page(
+        "两栏",
+        f'<h1>网信工作简报</h1><div style="column-count: 2; column-gap: 12mm; font-size: 12pt">{inner}</div>',
+    )

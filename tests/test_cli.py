@@ -268,7 +268,7 @@ def test_corpus_of_only_a_binary_file_is_one_line(tmp_path: Path) -> None:
     env = {"ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     assert_one_line_error(
         run(["ask", STAFF], env=env),
-        f"{corpus}: no readable .txt, .md, .docx, .pdf or .html files"
+        f"{corpus}: no readable .txt, .md, .docx, .pdf, .html or page image (.png/.jpg/.tif) files"
         f" ({corpus}/scan.txt: binary file (NUL byte at offset 8))",
     )
 

@@ -223,14 +223,23 @@ def _reading_order(boxes: list[_Box], width: float, scale: float) -> list[Line]:
     if not boxes:
         return []
     middle = width / 2
-    extents = sorted((_extent(b) for b in boxes), key=lambda r: (r.top, r.x0))
-    bands: list[list[_Row]] = [[]]
-    for row in extents:
-        crossing = row.x0 < middle - 0.02 * width and row.x1 > middle + 0.02 * width
-        if crossing:
-            bands += [[row], []]
+
+    def crossing(row: _Row) -> bool:
+        return row.x0 < middle - 0.02 * width and row.x1 > middle + 0.02 * width
+
+    # the boxes of one row: when one of them crosses the middle, the row is one line across the page
+    rows: list[list[_Row]] = []
+    for extent in sorted((_extent(b) for b in boxes), key=lambda r: (r.mid, r.x0)):
+        if rows and _same_row(rows[-1][0], extent):
+            rows[-1].append(extent)
         else:
-            bands[-1].append(row)
+            rows.append([extent])
+    bands: list[list[_Row]] = [[]]
+    for row in rows:
+        if any(crossing(r) for r in row):
+            bands += [_merge(row), []]
+        else:
+            bands[-1].extend(row)
     ordered: list[_Row] = []
     for band in bands:
         left = [r for r in band if r.x1 <= middle + 0.02 * width]

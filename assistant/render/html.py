@@ -52,6 +52,7 @@ CSS = """
 .qa-doc { color: var(--body-text-color); font-weight: 600; }
 .qa-doc + .qa-section::before { content: " › "; }
 .qa-section { color: var(--body-text-color); }
+.qa-page { color: var(--body-text-color-subdued); margin-left: 0.5em; }
 .qa-rank { font-weight: 700; color: var(--primary-500); margin-right: .3em; }
 .qa-related .qa-rank { color: #b45309; }
 .qa-quote { margin: .25em 0; padding: .35em .8em; border-left: 3px solid var(--primary-500);
@@ -188,7 +189,7 @@ def _score(value: float | None, digits: int) -> str:
 
 
 def _where(source: Source, titles: Mapping[str, str] | None) -> str:
-    """Document and section of a source. The title heads a section path: shown once, as the document,
+    """Document, section and page of a source. The title heads a section path: shown once, as the document,
     and only when there are several documents to tell apart; with one, its sections suffice."""
     p = source.hit.passage
     section = p.section
@@ -202,6 +203,10 @@ def _where(source: Source, titles: Mapping[str, str] | None) -> str:
         parts.append(f'<span class="qa-section">{_text(SECTION_SEP.join(section))}</span>')
     if not parts:
         parts.append(f'<span class="qa-doc">{_text(title or p.doc)}</span>')
+    if p.pages:  # PDFs and page images: the page, as printed citations give it
+        first, last = p.pages[0], p.pages[-1]
+        parts.append(f'<span class="qa-page">第 {first} 页</span>' if first == last
+                     else f'<span class="qa-page">第 {first}–{last} 页</span>')  # fmt: skip
     return "".join(parts)
 
 

@@ -13,6 +13,9 @@ def source_to_dict(source: Source) -> dict:
         "rank": source.rank,
         "doc": p.doc,
         "section": p.section_path,
+        # PDFs and page images: the page the passage starts on, and all it stands on; None and [] elsewhere
+        "page": p.pages[0] if p.pages else None,
+        "pages": list(p.pages),
         "text": p.text,
         "start": p.start,
         "end": p.end,

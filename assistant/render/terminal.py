@@ -117,7 +117,8 @@ def _answer_runs(answer: Answer) -> list[Run]:
 
 
 def _compact(source: Source, layout: Layout) -> list[Run]:
-    """`[n] document › section — the quoted sentence`, cut to the width: the sentence gets the most room."""
+    """`[n] document p. 3 › section — the quoted sentence` (the page for PDFs), cut to the width: the sentence gets
+    the most room."""
     p = source.hit.passage
     number = f"[{source.rank}] "
     doc, section = clean(p.doc), clean(p.section[-1]) if p.section else ""
@@ -127,6 +128,8 @@ def _compact(source: Source, layout: Layout) -> list[Run]:
         doc = cut_middle(doc, min(cells_width(doc), max(8, room // 6)))
         section = "".join(r.text for r in cut([Run(section)], min(cells_width(section), max(8, room // 5))))
     runs = [Run(number, NUMBER), Run(doc, DETAIL)]
+    if p.page_label:
+        runs.append(Run(f" {p.page_label}", DETAIL))
     if section:
         runs.append(Run(f" › {section}", DETAIL))
     return cut([*runs, Run(" — "), *sentence], layout.columns)
@@ -150,7 +153,9 @@ def _sentence(source: Source) -> list[Run]:
 def _full(source: Source, layout: Layout) -> list[list[Run]]:
     """The whole passage: where it is, its scores, its text with the quoted sentences highlighted, matched words."""
     hit, p = source.hit, source.hit.passage
-    where = clean(p.doc) + (f" › {clean(p.section_path)}" if p.section else "")
+    where = (
+        clean(p.doc) + (f" {p.page_label}" if p.pages else "") + (f" › {clean(p.section_path)}" if p.section else "")
+    )
     dense = f"{hit.dense:.4f}" if hit.dense is not None else "-"
     scores = f"  (score {hit.score:.4f}, dense {dense}, bm25 {hit.sparse or 0:.2f}; chars {p.start}–{p.end})"
     lines = _wrap([Run(f"[{source.rank}] ", NUMBER), Run(where), Run(scores, DETAIL)], layout, INDENT, "")

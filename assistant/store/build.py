@@ -150,7 +150,9 @@ def _embed(
     prepared = []
     for doc in todo:
         try:
-            document = read_document(settings.corpus_dir / doc.name, settings.corpus_dir, settings.max_file_mb)
+            # a scan's pages are read by OCR, seconds each: they show as a stage of their own, page by page
+            pages = (lambda d, t, name=doc.name: progress(f"ocr {name}", d, t)) if progress else None
+            document = read_document(settings.corpus_dir / doc.name, settings.corpus_dir, settings.max_file_mb, pages)
         except CorpusError as exc:  # one bad file must not stop the others
             errors.append(exc)
             continue

@@ -53,8 +53,19 @@ FAILED = "修改文档库时出了问题，文档库没有改变。请稍后再�
 
 # The reasons the corpus reader gives (assistant/ingest), in the page's language: (words in the reason, saying).
 _REASONS: tuple[tuple[str, str], ...] = (
-    ("no text layer", "这个 PDF 没有文字层（可能是扫描件），无法读取文字：不支持文字识别（OCR）"),
-    ("text layer is not text", "这个 PDF 的文字层无法识别为文字（字体缺少编码映射），无法读取"),
+    (
+        "no text layer",
+        "这个 PDF 没有文字层（可能是扫描件）：读取它需要安装文字识别（OCR）组件 "
+        'pip install "luoyang-report-assistant[ocr]"',
+    ),
+    (
+        "text layer is not text",
+        "这个 PDF 的文字层无法识别为文字（字体缺少编码映射）：读取它需要安装文字识别（OCR）组件 "
+        'pip install "luoyang-report-assistant[ocr]"',
+    ),
+    ("a page image", '这是页面图片：读取它需要安装文字识别（OCR）组件 pip install "luoyang-report-assistant[ocr]"'),
+    ("by ocr", "文字识别（OCR）没有在其中找到文字"),
+    ("not an image", "文件已损坏，或不是图片"),
     ("password is needed", "这个 PDF 已加密，需要密码才能打开"),
     ("security handler", "这个 PDF 的加密方式不受支持"),
     ("old .doc/.wps file renamed", "无法作为 Word .docx 读取：可能已加密，或是改了扩展名的旧版 .doc/.wps 文件"),

@@ -51,6 +51,8 @@ def _progress(progress: gr.Progress) -> Progress:
     def report(stage: str, done: int, total: int) -> None:
         if stage == "embedding" and total:
             progress((done, total), desc="正在为新文档建立索引（嵌入句子）", unit="句")
+        elif stage.startswith("ocr ") and total:
+            progress((done, total), desc=f"正在识别扫描页（OCR）：{stage[4:]}", unit="页")
         else:
             progress(None, desc=STAGES.get(stage, "正在更新索引…"))
 
