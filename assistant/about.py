@@ -107,7 +107,7 @@ def read_page_settings(corpus_dir: Path, max_chars: int = 500) -> dict:
             page["examples"] = good[:MAX_EXAMPLES] or None
         else:
             log.warning("%s: examples should be a list of questions, ignored", path)
-    unknown = sorted(set(data) - {"title", "description", "examples"})
+    unknown = sorted(set(data) - {"title", "description", "examples", "terms"})  # terms: assistant/text/terms.py
     if unknown:
         log.warning("%s: unknown settings %s", path, ", ".join(unknown))
     return page

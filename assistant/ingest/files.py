@@ -19,6 +19,8 @@ from assistant.ingest.common import CorpusError, Extracted
 from assistant.ingest.ocr import PageProgress
 from assistant.schema import Document
 
+TERMS_FILE = "terms.txt"  # the corpus folder's own terms, one a line (assistant/text/terms.py)
+
 READERS: dict[str, tuple[str, Callable[[bytes, str], Extracted]]] = {
     ".txt": ("txt", text.read),
     ".md": ("md", text.read),
@@ -64,6 +66,8 @@ def scan(root: Path) -> tuple[list[Path], list[CorpusError]]:
             path = here / name
             suffix = path.suffix.lower()
             if name.startswith(".") or (suffix not in READERS and suffix not in UNSUPPORTED):
+                continue
+            if here == root and name == TERMS_FILE:  # the user's terms for the tokenizer, not a document
                 continue
             if path.is_symlink() and not _inside(path, real_root):
                 skipped.append(CorpusError(f"{path.as_posix()}: {OUTSIDE}"))

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 EXTRA = "ocr"
 INSTALL = 'pip install "luoyang-report-assistant[ocr]"'
-CACHE_VERSION = 1  # of the cached lines' layout; bump when what is cached changes
+CACHE_VERSION = 2  # bump when what is cached, or how lines are read and ordered, changes
 PageProgress = Callable[[int, int], None]  # pages read, pages to read
 
 # A scan's pixels per inch are known from the PDF page size and the image's pixels; pages are
@@ -54,6 +54,7 @@ PageProgress = Callable[[int, int], None]  # pages read, pages to read
 MIN_DPI = 150
 MAX_DPI = 300
 RETRY_BELOW = 0.9  # a line read with less confidence is read again from its own crop
+MIN_SCORE = 0.5  # a line still below this after the second reading is noise (a speck, a stamp's edge)
 MIN_SKEW_DEGREES = 0.1  # below this, turning the boxes back changes nothing that matters
 _lock = threading.Lock()  # one page at a time through the engine: it uses every core already
 
@@ -73,7 +74,9 @@ def engine_version() -> str:
 def _engine():
     from rapidocr import RapidOCR
 
-    return RapidOCR(params={"Global.log_level": "error"})
+    # every line comes back, however unsure: RapidOCR would drop those under 0.5 itself, before the
+    # second reading (`_again`) that rescues most of them
+    return RapidOCR(params={"Global.log_level": "error", "Global.text_score": 0.0})
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ def _recognise(pixels: np.ndarray) -> list[_Box]:
         _Box(text, tuple((float(x), float(y)) for x, y in corners), float(score))
         for corners, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
     ]
-    return [_again(pixels, b) if b.score < RETRY_BELOW else b for b in boxes if b.text.strip()]
+    again = [_again(pixels, b) if b.score < RETRY_BELOW else b for b in boxes if b.text.strip()]
+    return [b for b in again if b.score >= MIN_SCORE]
 
 
 def _again(pixels: np.ndarray, box: _Box) -> _Box:

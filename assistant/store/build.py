@@ -11,7 +11,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from assistant.store import builds, shards
 from assistant.store.builds import BuildDamaged, building
 from assistant.store.shards import Shard, ShardDamaged, shard_key
 from assistant.text import lexicon
+from assistant.text import terms as user_terms
 from assistant.text.words import words
 
 if TYPE_CHECKING:
@@ -114,12 +115,16 @@ def build(
         first[fp["sha256"]] = name
         key = shard_key(name, fp["sha256"], settings.model, settings.chunk_chars, FORMAT_VERSION)
         documents.append(_Document(name, fp, key))
+    terms = user_terms.load(settings.corpus_dir)
+    user_terms.use(terms)
     repaired: list[str] = []
     for doc in documents:
         try:
             doc.shard = shards.read(root, doc.key)
         except ShardDamaged as exc:
             repaired.append(str(exc))
+        else:
+            doc.shard = _with_terms(root, doc.key, doc.shard, terms)
     todo = [d for d in documents if d.shard is None]
     errors, timing = _embed(settings, embedder, todo, progress)
     errors = skipped + errors
@@ -139,6 +144,19 @@ def build(
         [str(e) for e in errors], embedded=len(embedded), sentences_embedded=stats["sentences"],
         tokens_embedded=stats["tokens"], embedding_seconds=stats["seconds"], repaired=repaired,
     )  # fmt: skip
+
+
+def _with_terms(root: Path, key: str, shard: Shard, terms: tuple[str, ...]) -> Shard:
+    """The shard with its BM25 words cut by the current terms: unchanged when the terms it contains are the
+    ones it was cut with; else its passages are cut into words again (vectors kept: the encoder does not use
+    jieba) and the shard is written back, so only the documents a changed term touches are redone."""
+    contained = user_terms.present(terms, (p.indexed_text() for p in shard.passages))
+    if shard.info.get("terms", []) == contained:
+        return shard
+    tokens = [words(p.indexed_text()) for p in shard.passages]
+    fresh = replace(shard, tokens=tokens, info={**shard.info, "terms": contained})
+    shards.write(root, key, fresh)
+    return fresh
 
 
 def _embed(
@@ -182,7 +200,8 @@ def _embed(
     start = 0
     for (doc, document, passages, rows), doc_tokens in zip(prepared, tokens, strict=True):
         info = {"title": title(document), "format": getattr(document, "format", None) or _format(doc.name),
-                "pages": getattr(document, "pages", None), "characters": len(document.text)}  # fmt: skip
+                "pages": getattr(document, "pages", None), "characters": len(document.text),
+                "terms": user_terms.present(user_terms.current(), (p.indexed_text() for p in passages))}  # fmt: skip
         doc.shard = Shard(passages, rows, vectors[start : start + len(rows)], doc_tokens, info)
         shards.write(settings.index_dir, doc.key, doc.shard)
         start += len(rows)
@@ -225,6 +244,7 @@ def _write_build(
             "chunking": {"max_chars": settings.chunk_chars},
             "dense_index": "ivf-flat" if len(sentences) > settings.approx_threshold else "flat",
             "corpus": {"folder": str(settings.corpus_dir), "files": files},
+            "terms": list(user_terms.current()),  # the user's terms the words were cut with (assistant/text/terms.py)
             "documents": {
                 d.name: {
                     **d.shard.info,

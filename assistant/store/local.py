@@ -48,6 +48,7 @@ from assistant.store.build import (
     sentence_text,
 )
 from assistant.store.builds import BuildDamaged, building
+from assistant.text import terms as user_terms
 from assistant.text.words import normalize
 
 if TYPE_CHECKING:
@@ -217,6 +218,7 @@ def _load(folder: Path, digest: str, lease: IO[bytes]) -> Index:
         raise IndexProblem(f"index format {manifest.get('format_version')} is not the current {FORMAT_VERSION}")
     if dense.ntotal != len(sentences):
         raise IndexProblem(f"index holds {dense.ntotal} vectors for {len(sentences)} sentences")
+    user_terms.use(manifest.get("terms", []))  # questions are cut into words as the index's passages were
     return Index(folder, manifest, passages, sentences, dense, bm25, glossary, lease)
 
 
@@ -227,6 +229,9 @@ def check(settings: Settings, index: Index) -> str | None:
         return f"the model changed ({m.get('model')} → {settings.model})"
     if m.get("chunking", {}).get("max_chars") != settings.chunk_chars:
         return f"the chunk size changed ({m.get('chunking', {}).get('max_chars')} → {settings.chunk_chars})"
+    wanted = list(user_terms.load(settings.corpus_dir))
+    if m.get("terms", []) != wanted:
+        return "the corpus folder's terms changed (.assistant.toml terms, terms.txt)"
     old = m.get("corpus", {}).get("files", {})
     new = corpus_fingerprints(settings.corpus_dir, old)
     if {k: v["sha256"] for k, v in old.items()} != {k: v["sha256"] for k, v in new.items()}:
