@@ -83,6 +83,7 @@ class Passage:
     start: int  # original[start:end] minus white space and `**` == text minus white space
     end: int
     pages: tuple[int, ...] = ()  # the 1-based pages it stands on (PDFs and page images); () for other formats
+    boxes: tuple[LineBox, ...] = ()  # the lines it spans on those pages, to highlight a quote on the page image
 
     @property
     def section_path(self) -> str:

@@ -211,6 +211,7 @@ def _passage(doc: Document, paras: list[Paragraph], atoms: list[_Atom]) -> Passa
         start=start,
         end=end,
         pages=_pages(doc, start, end),
+        boxes=tuple(b for b in doc.lines if b.start < end and b.end > start),
     )
 
 

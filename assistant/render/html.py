@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
 
 from assistant.about import About
 from assistant.render import confidence_label
@@ -53,6 +54,7 @@ CSS = """
 .qa-doc + .qa-section::before { content: " › "; }
 .qa-section { color: var(--body-text-color); }
 .qa-page { color: var(--body-text-color-subdued); margin-left: 0.5em; }
+.qa-page-link { margin-left: 0.6em; font-size: .9em; }
 .qa-rank { font-weight: 700; color: var(--primary-500); margin-right: .3em; }
 .qa-related .qa-rank { color: #b45309; }
 .qa-quote { margin: .25em 0; padding: .35em .8em; border-left: 3px solid var(--primary-500);
@@ -214,6 +216,24 @@ def _same(heading: str, title: str) -> bool:
     return "".join(heading.split()) == "".join(title.split())
 
 
+PAGES = "/pages/view"  # served by assistant/web/pages.py
+
+
+def page_link(source: Source) -> str | None:
+    """The address of the source's page with its quote marked; None for a format without pages.
+
+    The quote's place is given in non-white-space characters from the passage's start, as the passage's
+    text and the document's differ in white space only."""
+    p = source.hit.passage
+    if not p.boxes:
+        return None
+    spans = sorted(source.used, key=lambda s: s.start)
+    first, last = (spans[0].start, spans[-1].end) if spans else (0, len(p.text))
+    a = sum(1 for c in p.text[:first] if not c.isspace())
+    b = sum(1 for c in p.text[:last] if not c.isspace())
+    return f"{PAGES}?{urlencode({'doc': p.doc, 'start': p.start, 'a': a, 'b': b})}"
+
+
 def source_html(source: Source, show_scores: bool = True, titles: Mapping[str, str] | None = None) -> str:
     """One numbered source: where it is, the quoted passage, and optionally why it was found.
 
@@ -221,6 +241,9 @@ def source_html(source: Source, show_scores: bool = True, titles: Mapping[str, s
     """
     hit, p = source.hit, source.hit.passage
     badge = '<span class="qa-badge">答案引自此处</span>' if source.used else ""
+    link = page_link(source)
+    if link:  # PDFs and page images: the page itself, the quoted lines marked (assistant/web/pages.py)
+        badge += f'<a class="qa-page-link" href="{_text(link)}" target="_blank" rel="noopener">查看原页</a>'
     head = f'<span class="qa-rank">[{source.rank}]</span>{_where(source, titles)}{badge}'
     parts = [
         '<div class="qa-source">',

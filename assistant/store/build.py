@@ -123,7 +123,7 @@ def build(
             doc.shard = shards.read(root, doc.key)
         except ShardDamaged as exc:
             repaired.append(str(exc))
-        else:
+        if doc.shard is not None:
             doc.shard = _with_terms(root, doc.key, doc.shard, terms)
     todo = [d for d in documents if d.shard is None]
     errors, timing = _embed(settings, embedder, todo, progress)

@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from assistant.config import Settings
-from assistant.schema import Passage
+from assistant.schema import LineBox, Passage
 from assistant.store import builds
 from assistant.store.build import (
     FORMAT_VERSION,
@@ -278,4 +278,5 @@ def _fresh(settings: Settings) -> Index | str:
 
 
 def _passage(d: dict) -> Passage:
-    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ()))})
+    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ())),
+                       "boxes": tuple(LineBox(**b) for b in d.get("boxes", ()))})  # fmt: skip

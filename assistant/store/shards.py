@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.schema import Passage
+from assistant.schema import LineBox, Passage
 from assistant.store.builds import write_atomic
 
 __all__ = ["Shard", "ShardDamaged", "shard_key", "read", "write", "VERSION"]
@@ -140,4 +140,5 @@ def _bytes(data: object) -> np.ndarray:
 
 
 def _passage(d: dict) -> Passage:
-    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ()))})
+    return Passage(**{**d, "section": tuple(d["section"]), "pages": tuple(d.get("pages", ())),
+                       "boxes": tuple(LineBox(**b) for b in d.get("boxes", ()))})  # fmt: skip

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.config import Settings
 from assistant.render.html import CSS
+from assistant.web import pages
 
 __all__ = ["allowed_hosts", "create_app", "launch"]
 
@@ -102,6 +103,7 @@ def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     """`demo` mounted on a FastAPI app with the Host check and the request limits."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     auth = (settings.username, settings.password) if settings.username and settings.password else None
+    pages.mount(app, settings)  # a PDF source's page with its quote marked (before Gradio takes every path)
     app = gr.mount_gradio_app(
         app,
         demo,
