@@ -242,3 +242,30 @@ def two_column_html(blocks: list[Block], paragraphs: int = 6) -> str:
         "两栏",
         f'<h1>网信工作简报</h1><div style="column-count: 2; column-gap: 12mm; font-size: 12pt">{inner}</div>',
     )
+
+
+COUNTIES = ("洛龙区", "西工区", "老城区", "瀍河区", "涧西区", "吉利区", "偃师市", "孟津县", "新安县", "宜阳县",
+            "洛宁县", "伊川县", "嵩县", "汝阳县", "栾川县")  # fmt: skip
+TABLE_HEADER = ("县（市、区）", "网信机构人数", "今年处置舆情（起）", "备注")
+
+
+def table_rows_made(repeat: int = 1) -> list[tuple[str, ...]]:
+    """A table as reports print them: a header, then a row per county (numbers made up, distinct per row)."""
+    rows = []
+    for i, name in enumerate(COUNTIES * repeat):
+        rows.append((name if i < len(COUNTIES) else f"{name}{i // len(COUNTIES) + 1}", str(3 + i % 5),
+                     str(20 + 7 * i), "已设立" if i % 3 else "正在筹建"))  # fmt: skip
+    return rows
+
+
+def table_html(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_HEADER) -> str:
+    """A page with a heading, a sentence, the table (its header in `<thead>`, repeated on each printed
+    page by the browser, centred as `<th>` is) and a closing sentence."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return _page(
+        "各县网信机构情况",
+        "<h2>一、各县网信机构情况</h2><p>各县（市、区）网信机构情况见下表。</p>"
+        f'<table border="1" style="border-collapse: collapse; width: 100%"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table><p>以上为截至十一月底的数据。</p>",
+    )

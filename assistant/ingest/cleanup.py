@@ -174,6 +174,9 @@ class Line:
     top: float
     bottom: float
     size: float  # the median height of its characters: the font size, near enough
+    # where wide gaps cut the line into cells, (x0, text) each: a table's row; () for running text
+    cells: tuple[tuple[float, str], ...] = ()
+    row: bool = False  # a table row, its text naming its columns: a paragraph of its own
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ def _layout(pages: Sequence[Sequence[Line]]) -> _Layout:
 def _continues(prev: Line, line: Line, layout: _Layout, same_page: bool) -> bool:
     """The next line carries on the previous one's paragraph: the previous one reaches the right
     margin (or nearly, when it stops mid-sentence: a long Latin word or number did not fit)."""
+    if prev.row or line.row:
+        return False
     em = layout.em
     mid_sentence = prev.text.rstrip()[-1:] not in "。！？；：!?;:”」』）)"
     full = prev.x1 >= layout.right - (4 if mid_sentence else 1.5) * em
@@ -270,6 +275,76 @@ def _apart(prev: Line, line: Line, layout: _Layout) -> bool:
     """More space between the lines than their font size calls for: a new block."""
     expected = layout.pitch * max(prev.size, line.size) / layout.em
     return line.top - prev.top > expected + 0.5 * layout.em
+
+
+MIN_TABLE_ROWS = 2  # aligned lines that make a table: one alone is a line that happens to have gaps
+COLUMN_TOLERANCE = 3.0  # points: cells of one column start this close
+
+
+def _aligned(a: Line, b: Line) -> bool:
+    return len(a.cells) == len(b.cells) >= 2 and all(
+        abs(x - y) <= COLUMN_TOLERANCE for (x, _), (y, _) in zip(a.cells, b.cells, strict=True)
+    )
+
+
+def _heads(header: Line, row: Line) -> bool:
+    """`header` can head `row`'s columns: as many cells, each starting within its column (header cells are
+    often centred over left-aligned ones)."""
+    if len(header.cells) != len(row.cells) or len(row.cells) < 2:
+        return False
+    starts = [x for x, _ in row.cells] + [float("inf")]
+    return all(starts[k] - COLUMN_TOLERANCE <= x < starts[k + 1] for k, (x, _) in enumerate(header.cells))
+
+
+def _texts(line: Line) -> list[str]:
+    return [t for _, t in line.cells]
+
+
+def mark_tables(pages: Sequence[Sequence[Line]]) -> list[list[Line]]:
+    """Tables found in the layout: runs of lines cut into the same columns, headed by the line just above
+    when its cells fit those columns. Each row becomes one line naming its columns (`县（市、区）：涧西区，
+    网信机构人数：7`, `table_rows`), so that a row read or quoted alone, in whichever passage a long table
+    ends up, still says what its numbers are; the header line itself goes, every row carrying it. A
+    header printed again on the next page (as browsers and Word repeat it) is dropped and the table goes on.
+    """
+    out: list[list[Line]] = []
+    columns: Line | None = None  # a row of the open table, whose cells give the columns
+    header: Line | None = None
+    for page in pages:
+        kept: list[Line] = []
+        lines = list(page)
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if columns is not None and _aligned(columns, line):
+                kept.append(_row(header, line))
+                i += 1
+                continue
+            if columns is not None and header is not None and _texts(line) == _texts(header):
+                i += 1  # the header again, at the top of the next page
+                continue
+            columns = header = None
+            run = 1
+            while i + run < len(lines) and _aligned(line, lines[i + run]):
+                run += 1
+            if run >= MIN_TABLE_ROWS:
+                columns = line
+                if kept and _heads(kept[-1], line):
+                    header = kept.pop()
+                kept += [_row(header, row) for row in lines[i : i + run]]
+                i += run
+                continue
+            kept.append(line)
+            i += 1
+        out.append(kept)
+    return out
+
+
+def _row(header: Line | None, line: Line) -> Line:
+    # with a header that names its columns, one keyed line; else the cells in order
+    rows = table_rows([_texts(header), _texts(line)]) if header is not None else []
+    text = rows[-1] if len(rows) == 1 else "，".join(t for t in _texts(line) if t)
+    return Line(text, line.x0, line.x1, line.top, line.bottom, line.size, line.cells, row=True)
 
 
 def join_lines(pages: Sequence[Sequence[Line]], placed: list[tuple[int, int, int, Line]] | None = None) -> str:

@@ -17,7 +17,7 @@ import hashlib
 import statistics
 
 from assistant.ingest import ocr
-from assistant.ingest.cleanup import Line, Page, drop_furniture, fix_code_points, join_lines
+from assistant.ingest.cleanup import Line, Page, drop_furniture, fix_code_points, join_lines, mark_tables
 from assistant.ingest.common import CorpusError, Extracted
 from assistant.schema import LineBox
 
@@ -53,7 +53,7 @@ def read(data: bytes, label: str, progress: ocr.PageProgress | None = None) -> E
     if not any(page.lines for page in pages):
         raise CorpusError(f"{label}: no text found on its {len(pages)} page(s), by OCR either")
     placed: list[tuple[int, int, int, Line]] = []
-    text = fix_code_points(join_lines(drop_furniture(pages), placed))
+    text = fix_code_points(join_lines(mark_tables(drop_furniture(pages)), placed))
     return Extracted(
         text=text,
         pages=len(pages),
@@ -121,6 +121,17 @@ def _page(pdf, index: int) -> Page:
         lines: list[Line] = []
         chars: list[str] = []
         visible: list[int] = []  # PDFium's indexes of the line's non-space characters
+        cuts: list[int] = []  # positions in `chars` where a wide gap opens a new cell (a table's column)
+        after_space = False
+
+        def cells() -> tuple[tuple[float, str], ...]:
+            if not cuts:
+                return ()
+            bounds = [0, *cuts, len(chars)]
+            texts = ["".join(chars[a:b]).strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+            return tuple(zip(starts, texts, strict=True))
+
+        starts: list[float] = []
 
         def flush() -> None:
             if visible:
@@ -136,20 +147,35 @@ def _page(pdf, index: int) -> Page:
                         top=height - max(b[3] for b in boxes.values()),
                         bottom=height - min(b[1] for b in boxes.values()),
                         size=statistics.median(raw.FPDFText_GetFontSize(textpage.raw, i) for i in samples),
+                        cells=cells(),
                     )
                 )
             chars.clear()
             visible.clear()
+            cuts.clear()
+            starts.clear()
 
         for i in range(textpage.count_chars()):
             cp = raw.FPDFText_GetUnicode(textpage.raw, i)
             if cp in (0x0A, 0x0D):
                 if cp == 0x0A:
                     flush()
+                    after_space = False
                 continue
             ch = chr(cp) if cp not in (0x02, 0xFFFE) else "-"  # PDFium marks a hyphen it found at a line end
             if not ch.isprintable() and not ch.isspace():
                 continue
+            if not ch.isspace() and after_space and visible:
+                # a space between two characters: a cell boundary when the gap is wider than the font
+                # size (a table's columns; an ordinary space is a quarter of it). Boxes are asked for
+                # here only, where a space stands, to keep the read fast.
+                left, right = textpage.get_charbox(visible[-1], loose=True), textpage.get_charbox(i, loose=True)
+                if right[0] - left[2] > raw.FPDFText_GetFontSize(textpage.raw, i):
+                    if not cuts:
+                        starts.append(textpage.get_charbox(visible[0], loose=True)[0])
+                    cuts.append(len(chars))
+                    starts.append(right[0])
+            after_space = ch.isspace()
             chars.append(ch)
             if not ch.isspace():
                 visible.append(i)

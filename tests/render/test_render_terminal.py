@@ -114,3 +114,21 @@ def test_an_answer_carrying_a_confidence_shows_it_under_the_answer(assistant: As
 def test_layout_checks_its_settings(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Layout(**changes)
+
+
+@pytest.mark.slow
+def test_a_pdf_source_names_its_page_in_the_source_line_and_in_json(assistant: Assistant) -> None:
+    from assistant.render.json import answer_to_dict
+
+    answer = assistant.ask(STAFF)
+    assert all(s["page"] is None and s["pages"] == [] for s in answer_to_dict(answer)["sources"])  # a .txt
+    first = answer.sources[0]
+    on_pages = dataclasses.replace(first.hit.passage, doc="report.pdf", pages=(3,))
+    moved = dataclasses.replace(first, hit=dataclasses.replace(first.hit, passage=on_pages))
+    pdf = dataclasses.replace(answer, sources=(moved, *answer.sources[1:]))
+    line = next(s for s in terminal(pdf, Layout(120)).split("\n") if s.startswith("[1] "))
+    assert line.startswith("[1] report.pdf p. 3 › ")
+    assert full_sources(pdf, Layout(None), 1).startswith(f"[1] report.pdf p. 3 › {on_pages.section_path}  (score")
+    assert answer_to_dict(pdf)["sources"][0]["page"] == 3 and answer_to_dict(pdf)["sources"][0]["pages"] == [3]
+    two = dataclasses.replace(on_pages, pages=(3, 4))
+    assert two.page_label == "pp. 3–4"

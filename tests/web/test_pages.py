@@ -81,7 +81,7 @@ def test_a_pdf_source_opens_its_page_with_the_quote_marked(browser, pdf_server) 
         sources.locator("summary").click()
         first = sources.locator(".qa-source").first
         quote = first.locator("mark").first.inner_text()
-        assert re.search(r"第 \d+ 页", first.locator(".qa-page").inner_text())  # the page in the source line
+        assert re.fullmatch(r"第 \d+(–\d+)? 页", first.locator(".qa-page").inner_text())  # the page(s) in its heading
         href = first.locator("a.qa-page-link").get_attribute("href")
         assert href and href.startswith("/pages/view?")
 
