@@ -29,8 +29,8 @@ def read(data: bytes, label: str, progress: ocr.PageProgress | None = None) -> E
     try:
         image = Image.open(io.BytesIO(data))
         frames = [(frame.copy(), _dpi(frame)) for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise CorpusError(f"{label}: damaged or not an image ({type(err).__name__})") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise CorpusError(f"{label}: damaged or not an image") from None
 
     def read_all() -> dict[int, Page]:
         pages = {}

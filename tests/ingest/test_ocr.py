@@ -117,6 +117,13 @@ def _pages_of(printed: Path, pages: list[int], path: Path) -> Path:
     return path
 
 
+def _body(text: str) -> str:
+    """The text without the browser's header and footer lines (`12/7/26, 1:48 AM 洛阳汇报`, `file:///… 6/8`)."""
+    return "\n".join(
+        line for line in text.split("\n") if "file://" not in line and not re.search(r"\d+/\d+/\d+, \d+:\d+", line)
+    )
+
+
 def _nws(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -185,7 +192,9 @@ def test_page_images_sideways_and_in_a_tiff(printed: Path, tmp_path: Path) -> No
     docs, errors = read_corpus(corpus)
     assert errors == []
     by_name = {d.name: d for d in docs}
-    assert char_accuracy(by_name["sideways.png"].text, reference) >= 0.97
+    # one page alone: the browser's header and footer stay (furniture is what recurs), in another order
+    # than the text layer's, so the comparison leaves them out of both
+    assert char_accuracy(_body(by_name["sideways.png"].text), _body(reference)) >= 0.97
     tiff = by_name["two-pages.tif"]
     assert (tiff.format, tiff.pages, len(tiff.page_starts)) == ("image", 2, 2)
     assert (
@@ -248,7 +257,7 @@ def test_an_image_without_text_and_a_damaged_image(tmp_path: Path) -> None:
     assert docs == []
     assert messages == [
         "blank.png: no text found in the image by OCR",
-        "broken.jpg: damaged or not an image (UnidentifiedImageError)",
+        "broken.jpg: damaged or not an image",
     ]
 
 
