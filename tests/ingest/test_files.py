@@ -27,13 +27,25 @@ def test_reads_report_as_received(report: Document) -> None:
 
 
 def test_corpus_files_sorted_recursive_no_hidden(tmp_path: Path) -> None:
-    names = ["b.txt", "a/z.md", "a/y.TXT", ".hidden.txt", ".git/x.txt", "c/.d/e.txt", "notes.png", "f.txt.bak", "r.pdf"]
+    names = [
+        "b.txt",
+        "a/z.md",
+        "a/y.TXT",
+        ".hidden.txt",
+        ".git/x.txt",
+        "c/.d/e.txt",
+        "notes.png",
+        "f.txt.bak",
+        "r.pdf",
+        "notes.xcf",
+        "terms.txt",
+    ]  # an image is a page scan (OCR); terms.txt at the top holds terms
     for rel in names:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("正文。", encoding="utf-8")
     names = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
-    assert names == ["a/y.TXT", "a/z.md", "b.txt", "r.pdf"]
+    assert names == ["a/y.TXT", "a/z.md", "b.txt", "notes.png", "r.pdf"]
 
 
 def test_document_name_uses_forward_slashes(tmp_path: Path) -> None:
@@ -155,7 +167,7 @@ def test_same_file_twice_under_two_names_is_read_once(tmp_path: Path) -> None:
 
 
 def test_formats_we_do_not_read_are_named(tmp_path: Path) -> None:
-    for name in ("a.doc", "b.wps", "c.rtf", "d.odt", "e.png"):
+    for name in ("a.doc", "b.wps", "c.rtf", "d.odt", "e.xcf"):
         (tmp_path / name).write_bytes(b"\xd0\xcf\x11\xe0")
     files, skipped = scan(tmp_path)
     assert files == []
@@ -165,8 +177,8 @@ def test_formats_we_do_not_read_are_named(tmp_path: Path) -> None:
         "c.rtf: RTF is not supported: save it as .docx",
         "d.odt: OpenDocument .odt is not supported: save it as .docx",
     ]
-    with pytest.raises(CorpusError, match=r"e\.png: not a supported format \(\.txt, \.md, \.docx, \.pdf, \.html"):
-        read_document(tmp_path / "e.png", tmp_path)
+    with pytest.raises(CorpusError, match=r"e\.xcf: not a supported format \(\.txt, \.md, \.docx, \.pdf, \.html"):
+        read_document(tmp_path / "e.xcf", tmp_path)
 
 
 def test_radicals_in_a_text_file_are_mapped_one_for_one(tmp_path: Path) -> None:
