@@ -286,3 +286,27 @@ def test_the_scanned_report_reads_as_its_source(scanned: Path) -> None:
 @pytest.mark.slow
 def test_the_scanned_report_answers_like_the_text_file(scanned: Path, tmp_path: Path, assistant) -> None:
     assert_answers_like_the_text_file(scanned, tmp_path, assistant)
+
+
+@browser
+@needs_ocr
+@pytest.mark.slow
+def test_index_build_reports_ocr_page_by_page_and_cites_pages(printed: Path, tmp_path: Path, assistant) -> None:
+    """The build shows a scan's pages as a stage of their own, and answers from a scan cite their page."""
+    from assistant.render.json import answer_to_dict
+    from assistant.store.local import build
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    scanned_report(printed, corpus / "scan.pdf", 150, [6, 7])  # the pages about the staff
+    settings = assistant.settings.with_(corpus_dir=corpus, index_dir=tmp_path / "index")
+    stages: list[tuple[str, int, int]] = []
+    build(settings, assistant.embedder, lambda stage, done, total: stages.append((stage, done, total)))
+    assert [s for s in stages if s[0].startswith("ocr ")] == [("ocr scan.pdf", 1, 2), ("ocr scan.pdf", 2, 2)]
+    from assistant.pipeline import Assistant
+
+    answer = answer_to_dict(
+        Assistant(settings, embedder=assistant.embedder).final_answer("市委网信办目前有多少在编人员？")
+    )
+    assert "11" in answer["answer"]
+    assert answer["sources"][0]["doc"] == "scan.pdf" and answer["sources"][0]["page"] in (1, 2)
