@@ -216,7 +216,7 @@ def test_touching_a_file_without_changing_it_is_not_stale(
     corpus: Path, assistant: Assistant, settings: Settings
 ) -> None:
     os.utime(corpus / REPORT_NAME)
-    (corpus / "notes.png").write_bytes(b"\x89PNG")  # not a corpus file
+    (corpus / "notes.xcf").write_bytes(b"gimp xcf")  # not a corpus file (a .png would be: a page scan)
     assert check(settings.with_(corpus_dir=corpus), assistant.index) is None
 
 
