@@ -359,6 +359,7 @@ def run_ocr(out: Path, questions: list[Path] | None = None) -> dict:
                 text, wall, cpu = _cpu_timed(lambda engine=engine, images=images: engine(images))
                 rows.append({"dpi": dpi, "reader": name, "accuracy": round(char_accuracy(text, source), 4),
                              **_speed(len(images), wall, cpu)})  # fmt: skip
+                print(rows[-1], flush=True)  # a long run: each figure as soon as it is known
             folder = work / f"scan{dpi}"
             folder.mkdir()
             scan = image_pdf(images, folder / f"report-scan-{dpi}dpi.pdf", dpi)
@@ -367,6 +368,7 @@ def run_ocr(out: Path, questions: list[Path] | None = None) -> dict:
                          "accuracy": round(char_accuracy(quoted_text(doc), source), 4),
                          "paragraphs recovered": round(recovered_paragraphs(doc, [b.text for b in blocks]), 3),
                          **_speed(len(images), wall, cpu)})  # fmt: skip
+            print(rows[-1], flush=True)
             if dpi == 150:
                 embedder = Embedder(Settings.load())
                 txt = work / "txt"
