@@ -337,7 +337,7 @@ def test_browser_refuses_files_one_by_one_and_shows_progress(browser, local, inc
         assert said == [
             "✗big.txt：文件太大，每个文件不能超过 50 MB。",
             "✗扫描件.doc：旧版 Word .doc 文件无法读取，请另存为 .docx 后再上传。",
-            "✗photo.exe：不支持这种文件，可以上传 .txt .md .docx .pdf .html 文件。",
+            "✗photo.exe：不支持这种文件，可以上传 .txt .md .docx .pdf .html .png .jpg .jpeg .tif .tiff 文件。",
             "✗broken.pdf：文件已损坏，或不是它的扩展名所说的格式。",
             "✓已添加 长篇报告.txt。",
         ]
