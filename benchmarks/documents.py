@@ -253,7 +253,8 @@ def table_rows_made(repeat: int = 1) -> list[tuple[str, ...]]:
     """A table as reports print them: a header, then a row per county (numbers made up, distinct per row)."""
     rows = []
     for i, name in enumerate(COUNTIES * repeat):
-        rows.append((name if i < len(COUNTIES) else f"{name}{i // len(COUNTIES) + 1}", str(3 + i % 5),
+        # past the counties, districts of their own names (none holds another's name: 涧西区 ≠ 涧西区3)
+        rows.append((name if i < len(COUNTIES) else f"片区{i + 1}", str(3 + i % 5),
                      str(20 + 7 * i), "已设立" if i % 3 else "正在筹建"))  # fmt: skip
     return rows
 
