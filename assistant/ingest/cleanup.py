@@ -224,11 +224,18 @@ def drop_furniture(pages: Sequence[Page]) -> list[list[Line]]:
         kept = [
             line
             for i, line in enumerate(page.lines)
-            if not (i in band and _furniture_key(line.text) in repeated)
+            if not (i in band and _furniture_key(line.text) in repeated and not _in_table(page.lines, i))
             and not (i in outer and _PAGE_NUMBER.fullmatch(line.text))
         ]
         out.append(kept)
     return out
+
+
+def _in_table(lines: Sequence[Line], i: int) -> bool:
+    """A table's row or header, by its neighbours' columns: rows of numbers recur, digits aside, at the
+    edges of the pages a long table fills, and are not running headers."""
+    near = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+    return any(_aligned(lines[i], other) or _heads(lines[i], other) for other in near)
 
 
 @dataclass(frozen=True)
