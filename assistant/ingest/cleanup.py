@@ -232,10 +232,11 @@ def drop_furniture(pages: Sequence[Page]) -> list[list[Line]]:
 
 
 def _in_table(lines: Sequence[Line], i: int) -> bool:
-    """A table's row or header, by its neighbours' columns: rows of numbers recur, digits aside, at the
-    edges of the pages a long table fills, and are not running headers."""
+    """A table's row, by a neighbour cut into the same columns: rows of numbers recur, digits aside, at the
+    edges of the pages a long table fills, and are not running headers. (Cells that merely fit under
+    a line's are no sign: a browser's header and footer lines fit each other so.)"""
     near = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
-    return any(_aligned(lines[i], other) or _heads(lines[i], other) for other in near)
+    return any(_aligned(lines[i], other) for other in near)
 
 
 @dataclass(frozen=True)
