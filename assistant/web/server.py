@@ -22,8 +22,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant import __version__
 from assistant.config import Settings
 from assistant.render.html import CSS
+from assistant.web import api
+from assistant.web.errors import error_body, is_api_path
 
 __all__ = ["allowed_hosts", "create_app", "launch"]
 
@@ -31,6 +34,11 @@ MAX_BODY_BYTES = 1 << 20  # a request other than an upload; the largest valid /a
 MAX_CONNECTIONS = 500  # open HTTP connections (each open page holds one for its heartbeat)
 UPLOAD_PATH = "/gradio_api/upload"
 TOO_LARGE = "请求太大，已拒绝。"
+API_DESCRIPTION = (
+    "问答与文档库的 HTTP 接口：`POST /api/ask` 返回与 `assistant ask --json` 相同的 JSON；"
+    "`/v1/chat/completions` 与 OpenAI 的接口兼容（可流式）。设置了 API 密钥时，请求头需带 "
+    '`Authorization: Bearer <密钥>`。错误均为 `{"error": {"code", "message"}}`。详见 docs/api.md。'
+)
 THEME_FONTS = {  # system fonts: the page loads nothing from font services
     "font": ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
     "font_mono": ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"],
@@ -58,20 +66,22 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 class _BodyLimit:
-    """Refuses a request body over `limit` bytes with 413 before anything reads it. Uploads pass:
-    Gradio checks each file against `max_file_size` while it streams in."""
+    """Refuses a request body over `limit` bytes with 413 before anything reads it. Gradio's uploads pass:
+    Gradio checks each file against `max_file_size` while it streams in. An upload to the HTTP API may
+    carry `upload_limit` bytes (its files together)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].endswith(UPLOAD_PATH):
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limit if scope["path"].rstrip("/") == api.UPLOAD_PATH else self.limit
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.limit:
-                await self._refuse(scope, receive, send)
+            if not length.isdigit() or int(length) > limit:
+                await self._refuse(scope, receive, send, limit)
             else:
                 await self.app(scope, receive, send)
             return
@@ -82,8 +92,8 @@ class _BodyLimit:
             message = await receive()
             buffered.append(message)
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
@@ -93,14 +103,26 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"{TOO_LARGE}（上限 {self.limit // 1024} KB）"
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"{TOO_LARGE}（上限 {limit // 1024} KB）"
+        body = error_body(413, "too_large", detail) if is_api_path(scope["path"]) else {"detail": detail}
+        await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
 def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
-    """`demo` mounted on a FastAPI app with the Host check and the request limits."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    """`demo` mounted on a FastAPI app with the Host check and the request limits, and the HTTP API
+    (assistant/web/api.py) beside it when `demo` is the web chat (`build_app` gives it its `service`)."""
+    service = getattr(demo, "service", None)
+    app = FastAPI(
+        title="报告问答助手 API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/openapi.json" if service is not None else None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    if service is not None:
+        api.install(app, service)  # before the page is mounted at /, which would answer every path
     auth = (settings.username, settings.password) if settings.username and settings.password else None
     app = gr.mount_gradio_app(
         app,
@@ -121,7 +143,8 @@ def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     )
     # Gradio's launch() keeps the serving app here; close() and the heartbeats look for it.
     demo.app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")  # type: ignore[assignment]
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    upload_limit = int(settings.max_upload_mb * 2**20) + MAX_BODY_BYTES  # the files, and the form around them
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, upload_limit=upload_limit)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
     return app
 
