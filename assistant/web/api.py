@@ -15,6 +15,8 @@ go through the page's `Gate`. Who may call: `keys.Access`. Errors: `errors.ApiEr
 
 from __future__ import annotations
 
+import html
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,7 +26,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.openapi.docs import get_redoc_html
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -224,7 +225,43 @@ def install(app: FastAPI, service: Service) -> None:
                               include_in_schema=False)  # fmt: skip
 
 
-def _docs() -> HTMLResponse:
-    """ReDoc's page over /api/openapi.json. Its script comes from a CDN: offline, /api/openapi.json and
-    docs/api.md still describe everything."""
-    return get_redoc_html(openapi_url="/api/openapi.json", title="报告问答助手 API")
+def _docs(request: Request) -> HTMLResponse:
+    """This API described from its OpenAPI schema, in one page that loads nothing from elsewhere (FastAPI's own
+    pages fetch their scripts from a CDN, which an offline machine cannot reach)."""
+    return HTMLResponse(docs_html(request.app.openapi()))
+
+
+def docs_html(schema: dict) -> str:
+    """The page of /api/docs: each route with its description, the request's examples and the response's."""
+    esc = html.escape
+    parts = [f"<h1>{esc(schema['info']['title'])} {esc(schema['info']['version'])}</h1>",
+             f"<p>{esc(schema['info'].get('description', ''))}</p>",
+             '<p>机器可读的描述：<a href="/api/openapi.json">/api/openapi.json</a></p>']  # fmt: skip
+    for path, operations in schema.get("paths", {}).items():
+        for method, op in operations.items():
+            parts.append(f"<h2><code>{method.upper()} {esc(path)}</code> {esc(op.get('summary', ''))}</h2>")
+            parts.append(f"<p>{esc(op.get('description', ''))}</p>")
+            body = op.get("requestBody", {}).get("content", {})
+            for kind, content in body.items():
+                examples = _examples(content.get("schema", {}), schema)
+                for example in examples:
+                    parts.append(f"<p>请求（{esc(kind)}）：</p><pre>{esc(_json(example))}</pre>")
+                if not examples:
+                    parts.append(f"<p>请求：{esc(kind)}</p>")
+            ok = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+            if "example" in ok:
+                parts.append(f"<p>回答：</p><pre>{esc(_json(ok['example']))}</pre>")
+    style = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}" \
+            "pre{background:#f4f4f5;padding:.75rem;overflow:auto}"  # fmt: skip
+    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{esc(schema["info"]["title"])}</title>'
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")  # fmt: skip
+
+
+def _examples(ref: dict, schema: dict) -> list:
+    if "$ref" in ref:
+        ref = schema["components"]["schemas"].get(ref["$ref"].rsplit("/", 1)[-1], {})
+    return list(ref.get("examples", []))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -97,7 +97,12 @@ def footnotes(answer: Answer, titles: dict[str, str]) -> str:
     for rank in sorted({int(n) for n in _MARKER.findall(answer.text)}):
         if rank in by_rank:
             p = by_rank[rank].hit.passage
-            lines.append(f"[{rank}] 《{titles.get(p.doc, p.doc)}》" + (f" › {p.section_path}" if p.section else ""))
+            title = titles.get(p.doc, p.doc)
+            # A report's first heading is often its title again: not said twice.
+            section = (
+                p.section[1:] if p.section and "".join(p.section[0].split()) == "".join(title.split()) else p.section
+            )
+            lines.append(f"[{rank}] 《{title}》" + "".join(f" › {s}" for s in section))
     return "\n\n来源：\n" + "\n".join(lines) if lines else ""
 
 
@@ -135,30 +140,27 @@ class _Reply:
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     def events(self, first: Answer, rest: Iterator[Answer]) -> Iterator[str]:
-        """The stream: the text as it grows (in one chunk when it comes whole), the checked final text when it
-        is not what streamed, the note and footnotes, a last chunk with the sources, then [DONE]."""
-        sent, answer, role = "", first, {"role": "assistant"}
+        """The stream: the text as it grows; the final answer's text (the checked one, after a line saying so when
+        it is not what streamed), note and footnotes in one chunk; a last chunk with the sources; [DONE]. An
+        extractive answer, which comes whole, is one chunk of text."""
+        sent, role = "", {"role": "assistant"}
+        answer = first
         try:
-            for answer in _chain(first, rest):
+            for following in rest:  # `answer` is not the last one: its text is a partial LLM answer
                 if answer.text.startswith(sent) and len(answer.text) > len(sent):
                     yield self.chunk({**role, "content": answer.text[len(sent) :]})
                     sent, role = answer.text, {}
+                answer = following
         except ApiError as exc:  # the status line has gone: the error is an event, as OpenAI's are
             yield f"data: {json.dumps(error_body(exc.status, exc.code, exc.message), ensure_ascii=False)}\n\n"
             yield "data: [DONE]\n\n"
             return
-        tail = _tail(answer, self.titles)
-        if sent != answer.text:  # the checked answer is not what streamed: say so, then give it whole
-            tail = f"\n\n{CHECKED}\n{answer.text}" + tail
-        if tail or role:
-            yield self.chunk({**role, "content": tail})
+        # When the checked answer is not what streamed: a line saying so, then the answer whole.
+        grows = answer.text.startswith(sent)
+        rest_of_text = answer.text[len(sent) :] if grows else f"\n\n{CHECKED}\n{answer.text}"
+        yield self.chunk({**role, "content": rest_of_text + _tail(answer, self.titles)})
         yield self.chunk({}, "stop", self.extras(answer))
         yield "data: [DONE]\n\n"
-
-
-def _chain(first: Answer, rest: Iterator[Answer]) -> Iterator[Answer]:
-    yield first
-    yield from rest
 
 
 def router(service: Service) -> APIRouter:
