@@ -217,8 +217,8 @@ def test_openapi_schema_and_docs_page(url: str) -> None:
 # --- OpenAI-compatible chat -----------------------------------------------------------------------
 
 
-def _client(url: str, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=120)
+def _client(url: str, key: str = "unused", timeout: float = 120) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=timeout)
 
 
 def test_openai_client_gets_the_same_answer_streamed_and_not(url: str) -> None:
@@ -418,3 +418,52 @@ def test_without_keys_only_this_machine_is_answered(assistant) -> None:
         there = url.replace("127.0.0.1", outside)
         ok = httpx.post(f"{there}api/ask", json={"question": STAFF}, headers=READ, timeout=120)
         assert ok.status_code == 200 and ok.json()["found"]
+
+
+# --- the LLM answerer, streamed as generated (the real llama.cpp server) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local model server (`make llm-install`), as tests/answer/test_llm.py starts it."""
+    from assistant.answer import llm_local
+
+    if not llm_local.llama_cpp_installed():
+        pytest.skip("llama-cpp-python is not installed (make llm-install)")
+    try:
+        llm_local.part_paths()
+    except llm_local.LocalModelError as exc:
+        pytest.skip(str(exc))
+    model = llm_local.assemble_model(Settings.load().cache_dir)
+    port = llm_local.free_port()
+    with (tmp_path_factory.mktemp("llm") / "server.log").open("wb") as log:
+        proc = llm_local.start_server(model, port, log=log)
+    try:
+        llm_local.warm_up(f"http://127.0.0.1:{port}/v1")
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.llm
+def test_llm_answer_streams_as_generated_then_ends_with_the_checked_answer(assistant, llm_url: str) -> None:
+    limits = {
+        "web_answerers": ("extractive", "llm"),
+        "llm_url": llm_url,
+        "llm_timeout": 180.0,
+        "request_timeout": 300.0,
+    }
+    with serving(assistant, **limits) as (url, _):
+        client = _client(url.rstrip("/"), timeout=300)
+        assert [m.id for m in client.models.list()] == ["extractive", "llm"]
+        messages = [{"role": "user", "content": STAFF}]
+        chunks = list(client.chat.completions.create(model="llm", messages=messages, stream=True))
+        pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+        assert len(pieces) > 2  # the text as the model writes it, then the tail
+        final = chunks[-1].answer
+        text = "".join(pieces)
+        assert final["answer"] in text and "来源：" in text and chunks[-1].choices[0].finish_reason == "stop"
+        assert final["answerer"] == "llm" and final["found"] and "11" in final["answer"]
+        done = client.chat.completions.create(model="llm", messages=messages)
+        assert done.answer["answerer"] == "llm" and done.choices[0].message.content.startswith(done.answer["answer"])
