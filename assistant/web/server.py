@@ -220,6 +220,13 @@ def launch(
     server = _Server(config)
     if not quiet:
         logging.getLogger("uvicorn.error").info("Web chat on %s (Ctrl+C to stop)", url)
+        service = getattr(demo, "service", None)
+        if service is not None:  # how many keys, never which
+            keys = len(service.access.keyring.keys)
+            who = f"{keys} API key(s)" if keys else "no API keys: callers on this machine only"
+            who = "no API keys: the web login, by HTTP Basic" if not keys and settings.username else who
+            logging.getLogger("uvicorn.error").info("HTTP API on %sapi/ and %sv1/, described at %sapi/docs (%s)",
+                                                    url, url, url, who)  # fmt: skip
     if prevent_thread_lock:
         server.start(sock)
         demo.server, demo.is_running = server, True  # so that demo.close() stops it, as after Gradio's launch
