@@ -16,14 +16,16 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import openai
 import pytest
-from test_app import STAFF, UNANSWERABLE
+from test_app import STAFF, UNANSWERABLE, StalledServer
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant
@@ -183,6 +185,39 @@ def test_unknown_paths_and_methods_are_json(url: str) -> None:
 
 def test_foreign_host_is_refused_before_the_api(url: str) -> None:
     assert httpx.post(f"{url}/api/ask", json={"question": STAFF}, headers={"Host": "evil.test"}).status_code == 400
+
+
+def test_a_full_queue_is_429_and_a_slow_answer_503(assistant) -> None:
+    """The page's gate bounds the API too: every worker held by a hung model server, no waiting line."""
+    stalled = StalledServer()
+    limits = {"web_answerers": ("extractive", "llm"), "llm_url": stalled.url, "queue_size": 0, "request_timeout": 3}
+    workers = web.CONCURRENCY
+    try:
+        with serving(assistant, **limits) as (url, demo), ThreadPoolExecutor(max_workers=workers) as pool:
+            base = url.rstrip("/")
+            ask = {"question": STAFF, "answerer": "llm"}
+            chat = {"model": "llm", "stream": True, "messages": [{"role": "user", "content": STAFF}]}
+            hung = [pool.submit(httpx.post, f"{base}/api/ask", json=ask, timeout=60) for _ in range(workers // 2)]
+            hung += [pool.submit(httpx.post, f"{base}/v1/chat/completions", json=chat, timeout=60)
+                     for _ in range(workers - workers // 2)]  # fmt: skip
+            deadline = time.monotonic() + 30
+            while len(stalled.connections) < workers and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(stalled.connections) == workers  # every worker waits for the hung server
+            busy = httpx.post(f"{base}/api/ask", json={"question": STAFF}, timeout=60)
+            _error(busy, 429, "busy")
+            assert busy.headers["retry-after"].isdigit()
+            with pytest.raises(openai.RateLimitError):
+                _client(base).chat.completions.create(model="extractive", messages=chat["messages"])
+            for future in hung:  # the streamed ones too: nothing came before the deadline, so a status says it
+                _error(future.result(timeout=60), 503, "timed_out")
+            stalled.close()  # the late work ends; the workers are free again
+            deadline = time.monotonic() + 30
+            while demo.gate.pending and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert httpx.post(f"{base}/api/ask", json={"question": STAFF}, timeout=60).status_code == 200
+    finally:
+        stalled.close()
 
 
 # --- documents, health, description ---------------------------------------------------------------
