@@ -22,12 +22,13 @@ from assistant.pipeline import Assistant, QuestionError, Turn
 from assistant.render.html import PENDING, answer_html, header_html, notice_html, user_html
 from assistant.render.json import answer_to_dict
 from assistant.schema import Answer
+from assistant.web.errors import ApiError
 from assistant.web.gate import Busy, Gate, TimedOut
 from assistant.web.keys import Access, load_keyring
 from assistant.web.library import Library
 from assistant.web.panel import ALL_DOCUMENTS, LibraryPanel, document_choices
 from assistant.web.server import allowed_hosts, create_app, launch
-from assistant.web.service import API_TOP_K_MAX, BUSY, TIMED_OUT, Service, answerers
+from assistant.web.service import API_TOP_K_MAX, BUSY, FAILED, TIMED_OUT, Service, answerers
 from assistant.web.service import public_answer as _public
 
 __all__ = ["allowed_hosts", "answerers", "build_app", "create_app", "launch", "serve"]
@@ -41,7 +42,6 @@ TOP_K_MAX = 10  # the settings slider; more sources than this do not fit a chat
 CONCURRENCY = 4  # answers computed at once; `queue_size` more wait for one of these workers
 MAX_MESSAGES = 200  # chat messages kept per session; older ones leave the page
 
-FAILED = "抱歉，处理这个问题时出了点问题，请稍后再试或换个问法。"
 GONE = "所选的文档已不在文档库中，请改选“全部文档”或另一份文档。"
 
 ANSWERER_LABELS = {"extractive": "摘录式：直接引用原文", "llm": "生成式：语言模型根据同样的段落作答"}
@@ -106,6 +106,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     shelf = Library(assistant, settings)
     corpus = _About(shelf, settings)
     panel = LibraryPanel(shelf, corpus, settings)
+    # What the `/ask` below and the HTTP API (assistant/web/api.py, served beside the page by `create_app`) share.
+    service = Service(shelf, gate, settings, Access(settings, load_keyring(settings)), corpus.titles)
     choices = answerers(settings)
 
     def respond(
@@ -166,31 +168,15 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         """
         if not isinstance(top_k, int | float) or not 1 <= int(top_k) <= API_TOP_K_MAX:
             raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。", print_exception=False)
-        if answerer not in choices:
-            raise gr.Error(f"answerer 应为 {' 或 '.join(choices)}。", print_exception=False)
         if doc is not None and not isinstance(doc, str):
             raise gr.Error("doc 应为文档名（文本）。", print_exception=False)
-        current = shelf.follow()
-        try:
-            earlier = current.check_history(history)
-            if not isinstance(question, str):
-                raise QuestionError("question 应为文本。")
-            answer = None
-            work = gate.stream(lambda: current.answers(question, earlier, top_k=int(top_k), answerer=answerer,
-                                                       doc=doc or None), settings.request_timeout)  # fmt: skip
-            for answer in work:  # noqa: B007  (the last one is the answer: an LLM's grounded final text)
-                pass
-        except QuestionError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        except Busy:
-            raise gr.Error(BUSY, print_exception=False) from None
-        except TimedOut:
-            raise gr.Error(TIMED_OUT, print_exception=False) from None
-        except Exception:
-            log.exception("API answering %r failed", str(question)[:200])
-            raise gr.Error(FAILED, print_exception=False) from None
-        assert answer is not None  # noqa: S101  (Assistant.answers yields at least once)
-        return answer_to_dict(_public(answer, settings))
+        if not isinstance(question, str):
+            raise gr.Error("question 应为文本。", print_exception=False)
+        try:  # the same checks, gate and answer as the HTTP API's /api/ask
+            _, answer = service.final(question, history=history, top_k=int(top_k), answerer=answerer, doc=doc or None)
+        except ApiError as exc:
+            raise gr.Error(exc.message, print_exception=False) from None
+        return answer_to_dict(answer)
 
     def documents_api() -> list[dict]:
         """The documents of the library (name, title, format, pages, passages, added, size, status), as
@@ -263,8 +249,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=CONCURRENCY + settings.queue_size)
     demo.gate = gate  # type: ignore[attr-defined]  (closed with the server)
     demo.library = shelf  # type: ignore[attr-defined]  (the current Assistant, for tests and the operator)
-    # What the HTTP API (assistant/web/api.py) shares with the page; `create_app` serves it beside the page.
-    demo.service = Service(shelf, gate, settings, Access(settings, load_keyring(settings)), corpus.titles)  # type: ignore[attr-defined]
+    demo.service = service  # type: ignore[attr-defined]  (served by `create_app`)
     return demo
 
 

@@ -20,11 +20,12 @@ from assistant.web.gate import Busy, Gate, TimedOut
 from assistant.web.keys import Access
 from assistant.web.library import Library
 
-__all__ = ["API_TOP_K_MAX", "BUSY", "TIMED_OUT", "Service", "answerers", "public_answer"]
+__all__ = ["API_TOP_K_MAX", "BUSY", "FAILED", "TIMED_OUT", "Service", "answerers", "public_answer"]
 
 log = logging.getLogger(__name__)
 
 API_TOP_K_MAX = 50  # same bound as the CLI's --top-k
+FAILED = "抱歉，处理这个问题时出了点问题，请稍后再试或换个问法。"
 BUSY = "现在提问的人较多，服务繁忙，请稍后再试。"
 TIMED_OUT = "抱歉，这个问题在规定时间内没有答完，请稍后再试或换个问法。"
 SERVER = "语言模型服务"  # said instead of its address or key
@@ -105,7 +106,7 @@ class Service:
             raise ApiError(400, "invalid_question", str(exc)) from None
         except Exception:
             log.exception("API answering %r failed", question[:200])
-            raise ApiError(500, "internal_error", "处理这个问题时出了问题，请稍后再试。") from None
+            raise ApiError(500, "internal_error", FAILED) from None
         finally:
             close = getattr(work, "close", None)
             if close is not None:
