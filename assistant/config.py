@@ -61,6 +61,7 @@ class Settings:
     # API answers only on this machine (loopback), as the library panel does.
     api_keys: tuple[str, ...] = ()
     api_keys_file: str = ""
+    api_cors_origins: tuple[str, ...] = ()  # web pages elsewhere (https://portal.example.org) whose scripts may call it
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

@@ -17,6 +17,7 @@ import time
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
@@ -109,6 +110,20 @@ class _BodyLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
+class _ApiCors:
+    """CORS for the API's paths only, for the origins the operator named (`api_cors_origins`): a portal's page
+    may then call the API from its visitors' browsers. The chat page itself never answers other origins."""
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=list(origins), allow_methods=["GET", "POST", "DELETE"],
+                                   allow_headers=["Authorization", "Content-Type"], max_age=600)  # fmt: skip
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self.cors if scope["type"] == "http" and is_api_path(scope["path"]) else self.app
+        await inner(scope, receive, send)
+
+
 def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     """`demo` mounted on a FastAPI app with the Host check and the request limits, and the HTTP API
     (assistant/web/api.py) beside it when `demo` is the web chat (`build_app` gives it its `service`)."""
@@ -145,6 +160,8 @@ def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     demo.app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")  # type: ignore[assignment]
     upload_limit = int(settings.max_upload_mb * 2**20) + MAX_BODY_BYTES  # the files, and the form around them
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, upload_limit=upload_limit)
+    if service is not None and settings.api_cors_origins:
+        app.add_middleware(_ApiCors, origins=settings.api_cors_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
     return app
 

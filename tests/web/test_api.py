@@ -220,6 +220,23 @@ def test_a_full_queue_is_429_and_a_slow_answer_503(assistant) -> None:
         stalled.close()
 
 
+def test_cors_only_on_the_api_and_only_for_the_named_origins(url: str, assistant) -> None:
+    portal = "https://portal.example.org"
+    preflight = {"Origin": portal, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"}  # fmt: skip
+    assert "access-control-allow-origin" not in httpx.options(f"{url}/api/ask", headers=preflight).headers
+    with serving(assistant, api_cors_origins=(portal,), api_keys=(READ_KEY,)) as (served, _):
+        allowed = httpx.options(f"{served}api/ask", headers=preflight)
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == portal
+        asked = httpx.post(
+            f"{served}api/ask", json={"question": STAFF}, headers={**READ, "Origin": portal}, timeout=120
+        )
+        assert asked.status_code == 200 and asked.headers["access-control-allow-origin"] == portal
+        other = httpx.options(f"{served}api/ask", headers={**preflight, "Origin": "https://evil.test"})
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+        assert "access-control-allow-origin" not in httpx.get(served, headers={"Origin": portal}).headers
+
+
 # --- documents, health, description ---------------------------------------------------------------
 
 
