@@ -117,7 +117,9 @@ def router(service: Service) -> APIRouter:
         return asdict(_entry(service, name))
 
     @api.post("/documents", dependencies=write, summary="上传文档", responses=_errors(400, 401, 403, 413))
-    def upload(files: Annotated[list[UploadFile], File(description="一个或多个文件（.txt .md .docx .pdf .html）")]):
+    def upload(
+        files: Annotated[list[UploadFile], File(description="一个或多个文件（.txt .md .docx .pdf .html）")],
+    ) -> JSONResponse:
         """添加文档并重建索引（只嵌入新文档），检查与网页的“文档”面板相同：类型、大小、能否读出文字、是否重复。
         每个文件一条结果；没有一个文件能加入时返回 400。需要可修改文档库的密钥（或本机）。"""
         return _upload(service, files)
@@ -187,7 +189,7 @@ def _upload(service: Service, files: list[UploadFile]) -> JSONResponse:
 def _stored_name(filename: str | None) -> str:
     """The uploaded file's own name (the one it gets in the library): its last part, no leading dot, at most
     200 bytes with its suffix kept; "document" when it has none."""
-    name = (filename or "").replace("\\", "/").split("/")[-1].strip().lstrip(".") or "document"
+    name = (filename or "").replace("\0", "").replace("\\", "/").split("/")[-1].strip().lstrip(".") or "document"
     suffix = Path(name).suffix if len(Path(name).suffix) <= 10 else ""
     stem = name[: len(name) - len(suffix)]
     while len((stem + suffix).encode()) > 200:

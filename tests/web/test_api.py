@@ -417,10 +417,11 @@ def test_a_read_only_key_cannot_upload_or_remove(library: str) -> None:
 def test_upload_ask_and_remove_with_a_write_key(library: str, tmp_path: Path) -> None:
     note = tmp_path / "网信补充说明.txt"
     note.write_text(NOTE, encoding="utf-8")
-    status, body = _curl(f"{library}/api/documents", "-H", f"Authorization: Bearer {WRITE_KEY}",
-                         "-F", f"files=@{note}", "-F", "files=@/dev/null;filename=photo.exe")  # fmt: skip
+    forms = ["-F", f"files=@{note};filename=../../{note.name}", "-F", "files=@/dev/null;filename=photo.exe"]
+    status, body = _curl(f"{library}/api/documents", "-H", f"Authorization: Bearer {WRITE_KEY}", *forms)
     assert status == 200, body
     results = json.loads(body)["results"]
+    # The name a client sends is a name, never a path: the file lands in the library under its last part.
     assert [(r["status"], r["name"]) for r in results] == [("done", note.name), ("refused", None)]
     assert "photo.exe" in results[1]["message"]
     assert note.name in [d["name"] for d in json.loads(body)["documents"]]
