@@ -35,6 +35,8 @@ MAX_BODY_BYTES = 1 << 20  # a request other than an upload; the largest valid /a
 MAX_CONNECTIONS = 500  # open HTTP connections (each open page holds one for its heartbeat)
 UPLOAD_PATH = "/gradio_api/upload"
 TOO_LARGE = "请求太大，已拒绝。"
+WRONG_HOST = "本服务不接受这个主机名（Host）；管理员可在 ASSISTANT_ALLOWED_HOSTS 中加入它。"
+HOST_OK = "assistant.host_ok"  # set in a request's scope once its Host header passed the check
 API_DESCRIPTION = (
     "问答与文档库的 HTTP 接口：`POST /api/ask` 返回与 `assistant ask --json` 相同的 JSON；"
     "`/v1/chat/completions` 与 OpenAI 的接口兼容（可流式）。设置了 API 密钥时，请求头需带 "
@@ -110,6 +112,30 @@ class _BodyLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
+class _HostCheck(TrustedHostMiddleware):
+    """Starlette's Host check, whose refusal on the API's paths is the API's JSON error."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        async def passed(scope: Scope, receive: Receive, send: Send) -> None:
+            scope[HOST_OK] = True  # the same scope comes back to __call__ below
+            await app(scope, receive, send)
+
+        super().__init__(passed, allowed_hosts=allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def relay(message: Message) -> None:
+            if scope.get(HOST_OK):
+                await send(message)  # refused, Starlette's plain-text answer is dropped; ours follows
+
+        await super().__call__(scope, receive, relay)
+        if not scope.get(HOST_OK):
+            await JSONResponse(error_body(400, "invalid_host", WRONG_HOST), status_code=400)(scope, receive, send)
+
+
 class _ApiCors:
     """CORS for the API's paths only, for the origins the operator named (`api_cors_origins`): a portal's page
     may then call the API from its visitors' browsers. The chat page itself never answers other origins."""
@@ -162,7 +188,7 @@ def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, upload_limit=upload_limit)
     if service is not None and settings.api_cors_origins:
         app.add_middleware(_ApiCors, origins=settings.api_cors_origins)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
+    app.add_middleware(_HostCheck, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
     return app
 
 

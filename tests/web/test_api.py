@@ -184,7 +184,8 @@ def test_unknown_paths_and_methods_are_json(url: str) -> None:
 
 
 def test_foreign_host_is_refused_before_the_api(url: str) -> None:
-    assert httpx.post(f"{url}/api/ask", json={"question": STAFF}, headers={"Host": "evil.test"}).status_code == 400
+    _error(httpx.post(f"{url}/api/ask", json={"question": STAFF}, headers={"Host": "evil.test"}), 400, "invalid_host")
+    _error(httpx.get(f"{url}/v1/models", headers={"Host": ""}), 400, "invalid_host")
 
 
 def test_a_full_queue_is_429_and_a_slow_answer_503(assistant) -> None:
