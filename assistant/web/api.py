@@ -137,7 +137,7 @@ def router(service: Service) -> APIRouter:
             raise ApiError(404, "document_not_found", said.text)
         raise ApiError(500 if said.text == FAILED else 409, "remove_refused", said.text)
 
-    @api.get("/health", summary="运行状态（监控用，不需要密钥）")
+    @api.get("/health", summary="运行状态（监控用，不需要密钥）", openapi_extra={"security": []})
     def health() -> dict:
         """索引版本、文档数、模型、排队情况；不含文档内容，不需要密钥。"""
         current = service.shelf.follow()
@@ -220,11 +220,32 @@ def install(app: FastAPI, service: Service) -> None:
     for r in routers:
         app.include_router(r)
     app.add_api_route("/api/docs", _docs, include_in_schema=False)
+    _declare_keys(app)
     unknown = _unknown(routers)
     for prefix in ("/api", "/v1"):
         for path in (prefix, prefix + "/{rest:path}"):
             app.add_api_route(path, unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                               include_in_schema=False)  # fmt: skip
+
+
+def _declare_keys(app: FastAPI) -> None:
+    """The schema says how to send a key (tools that import it, such as Postman, then ask for one)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "key": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "ASSISTANT_API_KEYS 中的密钥（设置了密钥时必需）",
+                }
+            }
+            schema["security"] = [{"key": []}]
+        return app.openapi_schema  # type: ignore[return-value]  (set by build())
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _docs(request: Request) -> HTMLResponse:

@@ -262,6 +262,8 @@ def test_openapi_schema_and_docs_page(url: str) -> None:
     assert {"/api/ask", "/api/documents", "/api/documents/{name}", "/api/health", "/v1/chat/completions",
             "/v1/models"} <= paths  # fmt: skip
     assert not any(p.startswith("/gradio_api") for p in paths)
+    assert schema["components"]["securitySchemes"]["key"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/health"]["get"]["security"] == []  # monitoring needs no key
     page = httpx.get(f"{url}/api/docs")
     assert page.status_code == 200 and STAFF in page.text and "/v1/chat/completions" in page.text
     assert "<script" not in page.text and "http" not in page.text.replace("http://", "").split("<body>")[0]
