@@ -50,7 +50,7 @@ def public_answer(answer: Answer, settings: Settings) -> Answer:
     return replace(answer, note=note)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Service:
     """The state the API's routes share with the page: built once per server by `build_app`."""
 
