@@ -621,7 +621,18 @@ def eval_(
 @click.option("--port", type=int, help="Port [env ASSISTANT_PORT, then GRADIO_SERVER_PORT; default 7860].")
 @click.pass_context
 def web(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Start the web chat (builds the index first if needed)."""
+    """Start the web chat and its HTTP API (builds the index first if needed).
+
+    \b
+    The same server answers programs (docs/api.md; described at /api/docs):
+      POST /api/ask {"question": "…"}   the JSON of `assistant ask --json`
+      /api/documents                    list, upload (multipart), remove
+      /v1/chat/completions              OpenAI-compatible chat, streamed too
+    \b
+    Keys [env ASSISTANT_API_KEYS="KEY,KEY2:write", ASSISTANT_API_KEYS_FILE of SHA-256
+    hashes]: then every call needs `Authorization: Bearer KEY`; only :write keys change
+    the library. Without keys the API answers only on this machine (127.0.0.1).
+    """
     from assistant.web.app import serve
 
     settings = _settings(ctx, host=host, port=port)

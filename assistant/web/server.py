@@ -17,14 +17,17 @@ import time
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant import __version__
 from assistant.config import Settings
 from assistant.render.html import CSS
-from assistant.web import pages
+from assistant.web import api, pages
+from assistant.web.errors import error_body, is_api_path
 
 __all__ = ["allowed_hosts", "create_app", "launch"]
 
@@ -32,6 +35,13 @@ MAX_BODY_BYTES = 1 << 20  # a request other than an upload; the largest valid /a
 MAX_CONNECTIONS = 500  # open HTTP connections (each open page holds one for its heartbeat)
 UPLOAD_PATH = "/gradio_api/upload"
 TOO_LARGE = "请求太大，已拒绝。"
+WRONG_HOST = "本服务不接受这个主机名（Host）；管理员可在 ASSISTANT_ALLOWED_HOSTS 中加入它。"
+HOST_OK = "assistant.host_ok"  # set in a request's scope once its Host header passed the check
+API_DESCRIPTION = (
+    "问答与文档库的 HTTP 接口：`POST /api/ask` 返回与 `assistant ask --json` 相同的 JSON；"
+    "`/v1/chat/completions` 与 OpenAI 的接口兼容（可流式）。设置了 API 密钥时，请求头需带 "
+    '`Authorization: Bearer <密钥>`。错误均为 `{"error": {"code", "message"}}`。详见 docs/api.md。'
+)
 THEME_FONTS = {  # system fonts: the page loads nothing from font services
     "font": ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
     "font_mono": ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"],
@@ -59,20 +69,22 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 class _BodyLimit:
-    """Refuses a request body over `limit` bytes with 413 before anything reads it. Uploads pass:
-    Gradio checks each file against `max_file_size` while it streams in."""
+    """Refuses a request body over `limit` bytes with 413 before anything reads it. Gradio's uploads pass:
+    Gradio checks each file against `max_file_size` while it streams in. An upload to the HTTP API may
+    carry `upload_limit` bytes (its files together)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].endswith(UPLOAD_PATH):
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limit if scope["path"].rstrip("/") == api.UPLOAD_PATH else self.limit
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.limit:
-                await self._refuse(scope, receive, send)
+            if not length.isdigit() or int(length) > limit:
+                await self._refuse(scope, receive, send, limit)
             else:
                 await self.app(scope, receive, send)
             return
@@ -83,8 +95,8 @@ class _BodyLimit:
             message = await receive()
             buffered.append(message)
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
@@ -94,14 +106,64 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"{TOO_LARGE}（上限 {self.limit // 1024} KB）"
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"{TOO_LARGE}（上限 {limit // 1024} KB）"
+        body = error_body(413, "too_large", detail) if is_api_path(scope["path"]) else {"detail": detail}
+        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+class _HostCheck(TrustedHostMiddleware):
+    """Starlette's Host check, whose refusal on the API's paths is the API's JSON error."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        async def passed(scope: Scope, receive: Receive, send: Send) -> None:
+            scope[HOST_OK] = True  # the same scope comes back to __call__ below
+            await app(scope, receive, send)
+
+        super().__init__(passed, allowed_hosts=allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def relay(message: Message) -> None:
+            if scope.get(HOST_OK):
+                await send(message)  # refused, Starlette's plain-text answer is dropped; ours follows
+
+        await super().__call__(scope, receive, relay)
+        if not scope.get(HOST_OK):
+            await JSONResponse(error_body(400, "invalid_host", WRONG_HOST), status_code=400)(scope, receive, send)
+
+
+class _ApiCors:
+    """CORS for the API's paths only, for the origins the operator named (`api_cors_origins`): a portal's page
+    may then call the API from its visitors' browsers. The chat page itself never answers other origins."""
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=list(origins), allow_methods=["GET", "POST", "DELETE"],
+                                   allow_headers=["Authorization", "Content-Type"], max_age=600)  # fmt: skip
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self.cors if scope["type"] == "http" and is_api_path(scope["path"]) else self.app
+        await inner(scope, receive, send)
 
 
 def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
-    """`demo` mounted on a FastAPI app with the Host check and the request limits."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    """`demo` mounted on a FastAPI app with the Host check and the request limits, and the HTTP API
+    (assistant/web/api.py) beside it when `demo` is the web chat (`build_app` gives it its `service`)."""
+    service = getattr(demo, "service", None)
+    app = FastAPI(
+        title="报告问答助手 API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/openapi.json" if service is not None else None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    if service is not None:
+        api.install(app, service)  # before the page is mounted at /, which would answer every path
     auth = (settings.username, settings.password) if settings.username and settings.password else None
     pages.mount(app, settings)  # a PDF source's page with its quote marked (before Gradio takes every path)
     app = gr.mount_gradio_app(
@@ -123,8 +185,11 @@ def create_app(demo: gr.Blocks, settings: Settings) -> FastAPI:
     )
     # Gradio's launch() keeps the serving app here; close() and the heartbeats look for it.
     demo.app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")  # type: ignore[assignment]
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
+    upload_limit = int(settings.max_upload_mb * 2**20) + MAX_BODY_BYTES  # the files, and the form around them
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, upload_limit=upload_limit)
+    if service is not None and settings.api_cors_origins:
+        app.add_middleware(_ApiCors, origins=settings.api_cors_origins)
+    app.add_middleware(_HostCheck, allowed_hosts=allowed_hosts(settings))  # outermost: checked first
     return app
 
 
@@ -199,6 +264,13 @@ def launch(
     server = _Server(config)
     if not quiet:
         logging.getLogger("uvicorn.error").info("Web chat on %s (Ctrl+C to stop)", url)
+        service = getattr(demo, "service", None)
+        if service is not None:  # how many keys, never which
+            keys = len(service.access.keyring.keys)
+            who = f"{keys} API key(s)" if keys else "no API keys: callers on this machine only"
+            who = "no API keys: the web login, by HTTP Basic" if not keys and settings.username else who
+            logging.getLogger("uvicorn.error").info("HTTP API on %sapi/ and %sv1/, described at %sapi/docs (%s)",
+                                                    url, url, url, who)  # fmt: skip
     if prevent_thread_lock:
         server.start(sock)
         demo.server, demo.is_running = server, True  # so that demo.close() stops it, as after Gradio's launch

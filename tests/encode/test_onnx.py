@@ -91,7 +91,7 @@ def test_the_fast_path_imports_no_torch(tmp_path):
     code = (
         "import sys\n"
         "from assistant.config import Settings\n"
-        "from assistant.embedder import Embedder\n"
+        "from assistant.encode.embedder import Embedder\n"
         "e = Embedder(Settings.load(encoder='onnx'))\n"
         "v = e.queries(['市委网信办目前有多少在编人员？'])\n"
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
