@@ -5,9 +5,12 @@ The flow, one module per step:
     files.py      the corpus folder: which files, safety (symlinks, size, duplicates), a reader per format
     text.py       .txt/.md: decoded as they are (UTF-8, BOM, GB18030)
     docx.py       Word .docx (python-docx) → Markdown-like text: headings, bold lead-ins, lists, table rows
-    pdf.py        PDF text layers (pypdfium2) → lines with positions → cleanup → paragraphs
+    pdf.py        PDF text layers (pypdfium2) → lines with positions → cleanup → paragraphs; pages without one by OCR
+    image.py      page images (.png/.jpg/.tif) → OCR → the same clean-up
+    ocr.py        scanned pages → lines with positions (RapidOCR, the `ocr` extra): skew, columns, cache
     html.py       HTML pages (BeautifulSoup) → Markdown-like text, navigation and scripts dropped
     cleanup.py    shared repairs: radical code points, broken lines, page headers/footers/numbers, tables
+                  (table rows named by their columns; PDF tables found from the layout)
     structure.py  paragraphs with their heading paths, the title, the date
 
 `Document.text` is the text each reader produced (a text file's own characters); every offset
