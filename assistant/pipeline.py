@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from assistant import retrieve
-from assistant.answer import evidence, extractive
+from assistant.answer import evidence, extractive, shaped
 from assistant.answer.evidence import Reading
 from assistant.config import Settings
 from assistant.conversation import Turn, resolve
@@ -90,7 +90,8 @@ class Assistant:
         reading = self.read(
             self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
         )
-        return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        fact = extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        return shaped.answer(reading, self.index, fact)  # a list, the outline, a summary, a reason: in that shape
 
     def turns(self, history: Sequence[Turn | str], doc: str | None = None) -> list[Turn]:
         """The conversation as turns: earlier questions given as text are answered again, in order."""
