@@ -84,9 +84,17 @@ class Assistant:
         if doc is not None and not self.index.document_passages(doc):
             raise QuestionError(f"没有名为“{doc}”的文档。")
         turns = self.turns(history, doc)
-        resolution = resolve(asked, turns, self._following(turns[-1].answer) if turns else ())
+        previous = turns[-1].answer if turns else None
+        resolution = resolve(
+            asked,
+            turns,
+            self._following(previous) if previous else (),
+            shaped.listed(previous, self.index) if previous else (),
+        )
         if resolution.unclear:
             return Answer(asked, False, resolution.unclear, resolved_question=asked, note="请把问题说完整。")
+        if resolution.item is not None:  # 第三点 / 最后一项 / 具体说说第二条: that item, as the document says it
+            return shaped.expand(resolution.item, self.index, asked, resolution.text)
         reading = self.read(
             self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
         )

@@ -25,13 +25,14 @@ import re
 from dataclasses import dataclass, replace
 
 from assistant.answer.evidence import Reading
+from assistant.conversation import ListedItem
 from assistant.ingest.structure import Enumeration, ListItem, Outline, Place, enumerations, outline
-from assistant.question import Question, asks_count, phrase_coverage
+from assistant.question import Question, analyse, asks_count, phrase_coverage
 from assistant.schema import Answer, Hit, Item, Passage, Source, Span
 from assistant.store.local import Index
 from assistant.text.words import normalize
 
-__all__ = ["Structure", "answer", "structure", "confidence", "list_of", "MATCH", "MATCH_UNSURE"]
+__all__ = ["Structure", "answer", "structure", "confidence", "expand", "list_of", "listed", "MATCH", "MATCH_UNSURE"]
 
 # How well a list must answer the question (score of `_score`, see there): measured on eval/shapes.jsonl.
 MATCH = 0.5
@@ -107,6 +108,10 @@ def _unsaid(given: Answer, q: Question, index: Index) -> Answer:
 # --- lists ---------------------------------------------------------------------------------------
 
 
+# What a list is of, in a report's words (成效, 问题, 措施 …): the noun that tells the lists of a document apart.
+LIST_NOUN = re.compile(
+    r"成效|成绩|成果|进展|问题|不足|困难|措施|举措|做法|办法|经验|要求|任务|建议|意见|计划|目标|职责|分工|亮点|特点|风险"
+)
 _ASKING = re.compile(r"哪|几|什么|怎么|怎样|如何|多少")
 
 
@@ -166,6 +171,9 @@ def _score(e: Enumeration, s: Structure, q: Question, index: Index, ranks: dict[
     if best_item >= ITEM_MOST and best_item > said + 0.1:
         return 0.0  # the question names one item (正确的网络安全观包括什么): it asks about that item, not the list
     score = said + 0.3 * _covered(q, items, index)
+    nouns = set(LIST_NOUN.findall(q.text))
+    if nouns & set(LIST_NOUN.findall(context)):
+        score += 0.25  # what the list is of, named by its heading or lead-in (存在的问题, 以下四个方面的成效)
     region = range(s.numbers[e.first], s.numbers[e.last] + 1)
     if chosen is not None and chosen[1] in region:
         on = any(s.numbers[p.passage] == chosen[1] and p.start < chosen[3] and chosen[2] < p.end for p in _places(e))
@@ -229,7 +237,7 @@ def shaped(fact: Answer, index: Index, e: Enumeration, s: Structure, q: Question
     if expected is not None and count < expected:
         lines.append(f"报告列出了{_cn(expected)}项，这里找到{_cn(count)}项：")
     elif asks_count(q.text):
-        lines.append(f"共{_cn(count)}{_unit(q.text)}：")
+        lines.append(f"共{'两' if count == 2 else _cn(count)}{_unit(q.text)}：")
     lines += [f"{n}. {item.text}[{item.source}]" for n, item in enumerate(items, 1)]
     return replace(
         fact,
@@ -283,7 +291,8 @@ def _outline_answer(reading: Reading, index: Index, fact: Answer) -> Answer | No
         return None
     head = f"《{s.outline.title}》" if s.outline.title else "这份文档"
     when = f"（{s.outline.date}）" if s.outline.date else ""
-    answered = shaped(fact, index, parts, s, q, reading.hits)
+    # the parts alone, cited where their headings are (a lead-in such as 现将有关情况总结如下 is not one)
+    answered = shaped(fact, index, replace(parts, lead_in="", lead_in_place=None), s, q, reading.hits)
     lines = [
         f"{head}{when}分为{_cn(len(parts.items))}个部分："
         if q.shape == "outline"
@@ -339,3 +348,68 @@ def _reason_answer(index: Index, fact: Answer) -> Answer:
     used = (Span(start, span.end),)
     sources = (replace(source, used=used), *fact.sources[1:])
     return replace(fact, text=f"{text[start : span.end].strip()}[{rank}]", sources=sources, shape="reason")
+
+
+# --- follow-ups over a list ----------------------------------------------------------------------
+
+EXPAND_CHARS = 200  # an item expanded (具体说说第三点) is quoted up to this length, to a sentence end
+
+
+def listed(previous: Answer, index: Index) -> list[ListedItem]:
+    """The list a follow-up's ordinal points into: the items the previous answer gave, else the list its quoted
+    sentence belongs to (座谈会说网络安全观要怎么树立 → 第一…第四)."""
+    if previous.items:
+        return [
+            ListedItem(n, item.text, previous.sources[item.source - 1].hit.passage.id, item.start)
+            for n, item in enumerate(previous.items, 1)
+            if 0 < item.source <= len(previous.sources)
+        ]
+    if not previous.found or not previous.sources or not previous.sources[0].used:
+        return []
+    passage, span = previous.sources[0].hit.passage, previous.sources[0].used[0]
+    e = list_of(index, passage, span.start, span.end)
+    if e is None:
+        return []
+    s = structure(index, passage.doc)
+    return [ListedItem(i.number, i.lead, index.passages[s.numbers[i.place.passage]].id, i.place.start) for i in e.items]
+
+
+def expand(item: ListItem | ListedItem, index: Index, asked: str, resolved: str) -> Answer:
+    """One item of a list, as the document says it, cited: an item in the text from its lead to its end; a
+    heading's item, its section's passages; up to EXPAND_CHARS (to a sentence end)."""
+    n = index.passage_number(item.passage)
+    passage = index.passages[n]
+    s = structure(index, passage.doc)
+    found = next(
+        ((e, i) for e in s.lists for i in e.items if s.numbers[i.place.passage] == n and i.place.start == item.start),
+        None,
+    )
+    if found is not None and found[0].kind == "heading":
+        section = index.passages[s.numbers[found[1].place.passage]].section
+        children = next((e for e in s.lists if e.kind == "heading" and e.section == section), None)
+        if children is not None:  # 第四部分讲了什么: the part's own sections
+            base = Answer(asked, True, "", (), resolved, evidence={"item": float(item.number)})
+            return replace(shaped(base, index, children, s, analyse(asked)), shape="list")
+        numbers = [s.numbers[k] for k in range(found[1].place.passage, found[1].last + 1)]
+        spans = [(m, item.start if m == n else 0, len(index.passages[m].text)) for m in numbers]
+    else:
+        whole = found[1].text if found else item.lead
+        spans = [(n, item.start, min(item.start + len(whole), len(passage.text)))]
+    sources, parts, room = [], [], EXPAND_CHARS
+    for m, start, end in spans:
+        text = index.passages[m].text
+        if end - start > room:
+            stops = [x.end() for x in re.finditer(r"[。！？；]", text[start : start + room])]
+            if not stops:
+                break  # never half a sentence
+            end = start + stops[-1]
+        quoted = text[start:end].strip()
+        if not quoted:
+            continue
+        sources.append(Source(len(sources) + 1, Hit(index.passages[m], 0.0), (Span(start, end),)))
+        parts.append(f"{quoted}[{len(sources)}]")
+        room -= end - start
+        if room <= 20:
+            break
+    return Answer(asked, True, "\n".join(parts), tuple(sources), resolved, confidence=0.9, shape="fact",
+                  evidence={"item": float(item.number)})  # fmt: skip
