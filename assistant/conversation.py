@@ -200,9 +200,9 @@ def _pointed(question: str, items: Sequence[ListedItem]) -> ListedItem | str | N
     ordinal = _ORDINAL.search(question)
     if not (last or ordinal) or not _is_short(question, limit=16):
         return None
-    if ordinal and not last and not re.search(r"第\s*\S+?\s*(?:个?方面|个?部分|点|条|项|个)", question):
-        if not _is_short(question, limit=6):  # 第三呢 alone is an ordinal; 第三次会议 is not
-            return None
+    measured = re.search(r"第\s*\S+?\s*(?:个?方面|个?部分|点|条|项|个)", question)
+    if ordinal and not last and not measured and not _is_short(question, limit=6):
+        return None  # 第三呢 alone is an ordinal; 第三次会议 is not
     n = len(items) if last else _number(ordinal.group(1))
     by_number = {item.number: item for item in items}
     if n not in by_number:
