@@ -153,22 +153,24 @@ def _places(e: Enumeration) -> list[Place]:
     return ([e.lead_in_place] if e.lead_in_place else []) + [item.place for item in e.items]
 
 
+def _context(e: Enumeration) -> str:
+    """What a list is about: a heading list, its heading path and lead-in; a list in the text, the title, its
+    nearest heading and the sentences before it (not the headings between: 二、2016年…情况 does not make 不足
+    an achievement)."""
+    if e.kind == "heading":
+        return " ".join(e.section) + " " + e.lead_in
+    return " ".join(dict.fromkeys(e.section[:1] + e.section[-1:])) + " " + e.parent
+
+
 def _score(e: Enumeration, s: Structure, q: Question, index: Index, ranks: dict[int, int], chosen) -> float:
     """How well list `e` answers `q`: the question's words in its headings and lead-in (most), in its items,
     the chosen sentence inside it, and the rank of the best retrieved passage inside it; inner lists first."""
-    # A heading list is about its heading path and lead-in; a list in the text about its nearest heading and
-    # the sentences before it (not the headings above: 二、2016年…情况 does not make 不足 an achievement).
-    # The title (section[0]) tells documents apart.
-    if e.kind == "heading":
-        context = " ".join(e.section) + " " + e.lead_in
-    else:
-        context = " ".join(dict.fromkeys(e.section[:1] + e.section[-1:])) + " " + e.parent
+    context = _context(e)  # (the title in it tells documents apart)
     items = " ".join(item.lead for item in e.items)
     said = _covered(q, context, index)
     if said < CONTEXT_LEAST:
         return 0.0  # a list the question's words do not name is not what it asks for, however near
-    best_item = max((_covered(q, item.lead, index) for item in e.items), default=0.0)
-    if best_item >= ITEM_MOST and best_item > said + 0.1:
+    if _item_asked(e, q, index) > said + 0.1:
         return 0.0  # the question names one item (正确的网络安全观包括什么): it asks about that item, not the list
     score = said + 0.3 * _covered(q, items, index)
     nouns = set(LIST_NOUN.findall(q.text))
@@ -184,6 +186,12 @@ def _score(e: Enumeration, s: Structure, q: Question, index: Index, ranks: dict[
     if best is not None:
         score += 0.2 / (1 + best)
     return score - 0.005 * (e.last - e.first)
+
+
+def _item_asked(e: Enumeration, q: Question, index: Index) -> float:
+    """How much of the question one item's lead holds (0 below ITEM_MOST)."""
+    best = max((_covered(q, item.lead, index) for item in e.items), default=0.0)
+    return best if best >= ITEM_MOST else 0.0
 
 
 def _list_answer(reading: Reading, index: Index, fact: Answer) -> Answer | None:
@@ -202,6 +210,11 @@ def _list_answer(reading: Reading, index: Index, fact: Answer) -> Answer | None:
         return None
     score, best, s = max(scored, key=lambda t: t[0])
     if score < (MATCH if fact.found or asks_count(q.text) else MATCH_UNSURE):
+        return None
+    # An item of another list that names the question better than this list's headings do (网络安全观要怎么
+    # 树立 → 第一，树立正确的网络安全观): the question is about that item, which the fact answer quotes.
+    item = max((_item_asked(e, q, index) for _, e, _ in scored), default=0.0)
+    if fact.found and item > _covered(q, _context(best), index) + 0.1:
         return None
     return shaped(fact, index, best, s, q, reading.hits)
 
