@@ -207,3 +207,19 @@ def test_the_shapes_conversations() -> None:
         json.loads(line) for line in (ROOT / "eval" / "conversations-shapes.jsonl").read_text().splitlines() if line
     ]
     assert len(rows) >= 15 and any(not r["answerable"] for r in rows) and all(len(r["turns"]) >= 2 for r in rows)
+
+
+def test_an_llm_list_answer_is_checked_item_by_item(assistant: Assistant) -> None:
+    """The LLM answerer's reply to a list question must name every item of the extractive list (each checked
+    against the text by its characters), else the extractive list stands, with a note."""
+    from assistant.answer import llm
+
+    listed = assistant.ask("贯彻落实意见要抓好哪几个方面？")
+    whole = llm.final(listed, listed.text)
+    assert whole.answerer == "llm" and whole.note == "" and llm.missing_items(listed, whole.text) == []
+    part = "\n".join(listed.text.split("\n")[:4])  # the lead-in, the count and two of six items
+    kept = llm.final(listed, part)
+    assert kept.note == llm.NOTE_ITEMS and kept.text == listed.text and kept.answerer == "extractive"
+    assert len(llm.missing_items(listed, part)) == 4
+    made_up = llm.final(listed, listed.text.replace("抓正面宣传，创新求进", "抓经济建设，全面发展"))
+    assert made_up.note == llm.NOTE_UNGROUNDED and made_up.text == listed.text  # an item the source does not say
