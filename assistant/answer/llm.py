@@ -17,7 +17,6 @@ It starts from the extractive answer and only ever improves on it:
 
 from __future__ import annotations
 
-
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
