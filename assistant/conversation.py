@@ -167,12 +167,21 @@ def resolve(
             at = before.rfind(asked_list[-1])
             return Resolution(before[:at] + other + before[at + len(asked_list[-1]) :], (), near)
         if _MODIFIER.search(other):
+            # 那腾讯的呢 after 新浪官方微博…: one name in place of the other, of the same kind.
+            if named := _put_name(before, _MODIFIER.sub("", other)):
+                return Resolution(named, focus, near)
             # 三类的呢 / 最多的时候呢: the same question, narrowed: in place of its like part, or added to it.
             return Resolution(_put_in_place(before, other) or f"{stem}，{other}呢？", focus, near)
         # 那信息化办呢 / 那它的官方微信呢: the same question about something else, in place of its subject.
         start = before.find(subject) if subject else -1
         if start >= 0:
-            return Resolution(other + before[start + len(subject) :], focus, near)
+            end = start + len(subject)
+            # “精彩洛阳”官方微信… then 那新浪官方微博呢: the noun after the name (官方微信) is of the subject too
+            predicate = _PREDICATE.search(before, end)
+            rest = before[end : predicate.start()] if predicate else ""
+            if rest and any(rest[i : i + 2] in other for i in range(len(rest) - 1)):
+                end += len(rest)
+            return Resolution(other + before[end:], focus, near)
         return Resolution(f"{stem}，{other}呢？", focus, near)
 
     if q.startswith("其中") or _DEMONSTRATIVE.search(q) or _is_short(q) and not _PRONOUN.search(q):
@@ -238,6 +247,20 @@ def _replace_pronoun(text: str, subject: str) -> str:
         return text
     name = re.search(r"“[^”]+”|《[^》]+》|「[^」]+」", subject)
     return _PRONOUN.sub((name.group(0) if name else subject).replace("\\", "\\\\"), text, count=1)
+
+
+def _put_name(question: str, name: str) -> str:
+    """The question with its first proper name of `name`'s kind (organisation, place, person) replaced by
+    `name`; "" when `name` is no proper name or the question holds none of its kind."""
+    from assistant.question import is_proper_name, proper_names
+
+    kind = proper_names().get(name, "")[:2]
+    if not kind or not is_proper_name(name) or name in question:
+        return ""
+    for word in content_words(question):
+        if word != name and proper_names().get(word, "")[:2] == kind:
+            return question.replace(word, name, 1)
+    return ""
 
 
 def _put_in_place(question: str, other: str) -> str:

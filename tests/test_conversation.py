@@ -115,3 +115,14 @@ def test_ordinals_index_the_list_given() -> None:
 def test_the_other_list_of_a_document() -> None:
     r = resolve("那成效呢？", [turn("清河县数字政府建设存在哪些问题？", "…")])
     assert r.text == "清河县数字政府建设存在哪些成效？"
+
+
+@pytest.mark.parametrize(
+    ("before", "followup", "understood"),
+    [
+        ("“精彩洛阳”官方微信有多少粉丝？", "那新浪官方微博呢？", "新浪官方微博有多少粉丝？"),  # the whole subject
+        ("新浪官方微博的粉丝数量在全省排第几？", "那腾讯的呢？", "腾讯官方微博的粉丝数量在全省排第几？"),  # a name
+    ],
+)
+def test_another_platform_keeps_the_slot_asked(before: str, followup: str, understood: str) -> None:
+    assert resolve(followup, [turn(before, "…")]).text == understood
