@@ -223,3 +223,24 @@ def test_an_llm_list_answer_is_checked_item_by_item(assistant: Assistant) -> Non
     assert len(llm.missing_items(listed, part)) == 4
     made_up = llm.final(listed, listed.text.replace("抓正面宣传，创新求进", "抓经济建设，全面发展"))
     assert made_up.note == llm.NOTE_UNGROUNDED and made_up.text == listed.text  # an item the source does not say
+
+
+def test_a_list_found_in_part_says_so(assistant: Assistant, tmp_path: Path) -> None:
+    """A lead-in announcing five items of which the text numbers three: the answer says how many of how many,
+    and its confidence is the rule's for a partial list."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notice.txt").write_text(
+        "清河县档案工作通报\n\n一、档案工作要求\n全县档案工作要做好以下五个方面：一是健全档案管理制度。"
+        "二是加强档案库房建设。三是推进档案数字化。\n\n二、其他事项\n各单位于年底前报送工作总结。\n",
+        encoding="utf-8",
+    )
+    settings = assistant.settings.with_(corpus_dir=corpus, index_dir=tmp_path / "index")
+    small = Assistant(settings, embedder=assistant.embedder)
+    try:
+        answer = small.ask("全县档案工作要做好哪几个方面？")
+    finally:
+        small.index.close()
+    assert answer.found and answer.expected_items == 5 and len(answer.items) == 3
+    assert "报告列出了五项，这里找到三项" in answer.text
+    assert answer.confidence == shaped.confidence(3, 5) < 0.8
