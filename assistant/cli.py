@@ -576,6 +576,13 @@ def _print_changes(report, settings: Settings) -> None:
 @click.option(
     "--budget", type=click.IntRange(1), default=800, show_default=True, help="Reading budget for hit@Nc, in characters."
 )
+@click.option(
+    "--max-answer",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Longest answer (characters) that counts as right; 600 for list and summary answers.",
+)
 @_ANSWERER
 @click.pass_context
 def eval_(
@@ -585,6 +592,7 @@ def eval_(
     top_k: int | None,
     k: int,
     budget: int,
+    max_answer: int,
     answerer: str | None,
 ) -> None:
     """Score the assistant on QUESTIONS_FILE (JSON Lines as in eval/questions.jsonl).
@@ -598,7 +606,7 @@ def eval_(
     questions = read_questions(questions_file)
     assistant = _assistant(_settings(ctx, top_k=top_k, answerer=answerer), quiet=as_json)
     answers = [answer_to_dict(assistant.final_answer(q["question"], q["history"])) for q in questions]
-    summary, rows = score(questions, answers, k=k, budget=budget)
+    summary, rows = score(questions, answers, k=k, budget=budget, max_answer=max_answer)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return

@@ -28,7 +28,7 @@ from assistant.question import analyse
 from assistant.schema import Answer
 from assistant.text.words import content_words, normalize
 
-__all__ = ["Turn", "Resolution", "resolve", "list_items", "ORDINALS"]
+__all__ = ["Turn", "Resolution", "ListedItem", "resolve", "list_items", "ORDINALS"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,26 @@ class Resolution:
     focus: tuple[str, ...] = ()  # what the answer must mention (那X呢 → X)
     near: tuple[str, ...] = ()  # ids of passages to read besides the retrieved ones
     unclear: str = ""  # why the follow-up cannot be understood ("" when it can)
+    item: ListedItem | None = (
+        None  # the item of a list an ordinal points to (第三点, 最后一项): answered by expanding it
+    )
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """An item of the list a previous answer gave or quoted from: its lead and where it is written."""
+
+    number: int
+    lead: str
+    passage: str  # passage id
+    start: int  # offset of the lead in that passage's text
 
 
 ORDINALS = "一二三四五六七八九十"
 _ORDINAL = re.compile(rf"第\s*([{ORDINALS}]|\d+)\s*(?:个?方面|个?部分|点|条|项|是|种|类|个)?")
+# The last item (最后一项/最后一点), and asking to hear more of one (具体说说第三点, 展开讲讲第二条).
+_LAST = re.compile(r"最后(?:一)?(?:个方面|个部分|点|条|项|个)")
+_EXPAND = re.compile(r"^(?:请)?(?:具体|详细|展开|再)?(?:说说|讲讲|谈谈|介绍一下|说一下|讲一下|展开说|展开讲)?")
 _ELLIPSIS = re.compile(
     r"^(?:那么?|还有|那个|and|what about)?\s*(?P<other>.+?)\s*(?:呢|怎么样|如何|的情况呢)\s*[？?]?$", re.I
 )
@@ -56,6 +72,10 @@ _PRONOUN = re.compile(r"它们|他们|她们|它|他|她|其(?![中他余实次]
 _DEMONSTRATIVE = re.compile(r"这[种个些项类样次]|那[种个些项类样次]|该|此|上述|以上|这|那(?!么)")
 _FOLLOWUP_START = re.compile(
     r"^(?:那|那么|还有|另外|此外|其中|为什么|为何|怎么|如何|具体|是|给|由|在|管|和|与|and|why|how)", re.I
+)
+# What a list is of, in a report's words: 那成效呢 after 有哪些问题 asks for the other list.
+_LIST_NOUN = re.compile(
+    r"成效|成绩|成果|进展|问题|不足|困难|措施|举措|做法|办法|经验|要求|任务|建议|意见|计划|目标|职责|分工|亮点|特点|风险"
 )
 _MODIFIER = re.compile(r"(?:的|时候|时|期间|以后|之后|以前|之前)$")  # 三类的, 最多的时候: narrows, names nothing new
 _CONTINUES = re.compile(r"^(?:其中|那么?|还有|另外|此外|and\b|what about)", re.I)  # never the start of a new topic
@@ -90,11 +110,15 @@ def list_items(text: str) -> dict[int, str]:
     return {}
 
 
-def resolve(question: str, turns: Sequence[Turn], following: Sequence[str] = ()) -> Resolution:
+def resolve(
+    question: str, turns: Sequence[Turn], following: Sequence[str] = (), items: Sequence[ListedItem] = ()
+) -> Resolution:
     """What `question` asks, given the conversation so far (`turns`, oldest first).
 
     `following` is the text that comes after the previous answer in its document (the rest of
-    the quoted passage and the next ones), where a list the answer began goes on.
+    the quoted passage and the next ones), where a list the answer began goes on. `items` is the list the
+    previous answer gave, or the list its quoted sentence belongs to (from the document's structure): an
+    ordinal (第三点, 最后一项, 具体说说第二条) points into it.
     """
     q = question.strip()
     if not turns:
@@ -103,9 +127,18 @@ def resolve(question: str, turns: Sequence[Turn], following: Sequence[str] = ())
             return Resolution(q, unclear=f"这是第一个问题，“{ordinal.group(0)}”指的是哪一点？请把问题说完整。")
         return Resolution(q)
     previous = turns[-1].answer
-    before = (previous.resolved_question or previous.question).strip()
+    # (after an item was expanded, 其中第三点“…”具体是什么: later follow-ups are of the list asked for)
+    before = (previous.resolved_question or previous.question).strip().split("？其中第")[0]
     stem = before.rstrip("？?。！! ")
     near = tuple(s.hit.passage.id for s in previous.sources if s.used)
+
+    pointed = _pointed(q, items)
+    if pointed is not None:
+        if isinstance(pointed, str):
+            return Resolution(q, unclear=pointed)
+        rest = _ORDINAL.sub("", _LAST.sub("", _EXPAND.sub("", q, count=1))).strip(" ，,？?。呢") or "具体是什么"
+        stem = stem.split("？其中第")[0]  # 第三点呢 then 第五点呢: both of the list asked for
+        return Resolution(f"{stem}？其中第{_cn(pointed.number)}点“{pointed.lead}”{rest}？", (), near, item=pointed)
 
     ordinal = _ORDINAL.search(q)
     if ordinal and _is_short(q, limit=14):
@@ -128,13 +161,27 @@ def resolve(question: str, turns: Sequence[Turn], following: Sequence[str] = ())
     if about and about["other"] and not re.fullmatch(r"(?:为什么|为何|具体|怎么|如何)", about["other"]):
         other = _replace_pronoun(about["other"].strip(), subject)
         focus = tuple(w for w in content_words(other) if w not in normalize(before)) or (other,)
+        asked_list = _LIST_NOUN.findall(before)
+        if _LIST_NOUN.fullmatch(other) and asked_list and other not in before:
+            # 那成效呢 after 存在哪些问题: the same document, the other list (the slot asked is what changes).
+            at = before.rfind(asked_list[-1])
+            return Resolution(before[:at] + other + before[at + len(asked_list[-1]) :], (), near)
         if _MODIFIER.search(other):
+            # 那腾讯的呢 after 新浪官方微博…: one name in place of the other, of the same kind.
+            if named := _put_name(before, _MODIFIER.sub("", other)):
+                return Resolution(named, focus, near)
             # 三类的呢 / 最多的时候呢: the same question, narrowed: in place of its like part, or added to it.
             return Resolution(_put_in_place(before, other) or f"{stem}，{other}呢？", focus, near)
         # 那信息化办呢 / 那它的官方微信呢: the same question about something else, in place of its subject.
         start = before.find(subject) if subject else -1
         if start >= 0:
-            return Resolution(other + before[start + len(subject) :], focus, near)
+            end = start + len(subject)
+            # “精彩洛阳”官方微信… then 那新浪官方微博呢: the noun after the name (官方微信) is of the subject too
+            predicate = _PREDICATE.search(before, end)
+            rest = before[end : predicate.start()] if predicate else ""
+            if rest and any(rest[i : i + 2] in other for i in range(len(rest) - 1)):
+                end += len(rest)
+            return Resolution(other + before[end:], focus, near)
         return Resolution(f"{stem}，{other}呢？", focus, near)
 
     if q.startswith("其中") or _DEMONSTRATIVE.search(q) or _is_short(q) and not _PRONOUN.search(q):
@@ -147,6 +194,29 @@ def resolve(question: str, turns: Sequence[Turn], following: Sequence[str] = ())
     if _is_short(q) or _FOLLOWUP_START.match(q) or not own.specific:
         return Resolution(f"{stem}？{q}", (), near)
     return Resolution(q)
+
+
+def _cn(n: int) -> str:
+    return ORDINALS[n - 1] if 1 <= n <= 10 else str(n)
+
+
+def _pointed(question: str, items: Sequence[ListedItem]) -> ListedItem | str | None:
+    """The item an ordinal follow-up points to in `items`; a message when it points past the list; None when
+    the question has no ordinal (or is not short: 第三次会议由谁主持 names its own subject) or no list is known."""
+    if not items:
+        return None
+    last = _LAST.search(question)
+    ordinal = _ORDINAL.search(question)
+    if not (last or ordinal) or not _is_short(question, limit=16):
+        return None
+    measured = re.search(r"第\s*\S+?\s*(?:个?方面|个?部分|点|条|项|个)", question)
+    if ordinal and not last and not measured and not _is_short(question, limit=6):
+        return None  # 第三呢 alone is an ordinal; 第三次会议 is not
+    n = len(items) if last else _number(ordinal.group(1))
+    by_number = {item.number: item for item in items}
+    if n not in by_number:
+        return f"上一个回答列出了 {len(items)} 点，没有“{(last or ordinal).group(0)}”。请把问题说完整。"
+    return by_number[n]
 
 
 def _is_short(question: str, limit: int = _SHORT) -> bool:
@@ -177,6 +247,20 @@ def _replace_pronoun(text: str, subject: str) -> str:
         return text
     name = re.search(r"“[^”]+”|《[^》]+》|「[^」]+」", subject)
     return _PRONOUN.sub((name.group(0) if name else subject).replace("\\", "\\\\"), text, count=1)
+
+
+def _put_name(question: str, name: str) -> str:
+    """The question with its first proper name of `name`'s kind (organisation, place, person) replaced by
+    `name`; "" when `name` is no proper name or the question holds none of its kind."""
+    from assistant.question import is_proper_name, proper_names
+
+    kind = proper_names().get(name, "")[:2]
+    if not kind or not is_proper_name(name) or name in question:
+        return ""
+    for word in content_words(question):
+        if word != name and proper_names().get(word, "")[:2] == kind:
+            return question.replace(word, name, 1)
+    return ""
 
 
 def _put_in_place(question: str, other: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from assistant import retrieve
-from assistant.answer import evidence, extractive
+from assistant.answer import evidence, extractive, shaped
 from assistant.answer.evidence import Reading
 from assistant.config import Settings
 from assistant.conversation import Turn, resolve
@@ -84,13 +84,22 @@ class Assistant:
         if doc is not None and not self.index.document_passages(doc):
             raise QuestionError(f"没有名为“{doc}”的文档。")
         turns = self.turns(history, doc)
-        resolution = resolve(asked, turns, self._following(turns[-1].answer) if turns else ())
+        previous = turns[-1].answer if turns else None
+        resolution = resolve(
+            asked,
+            turns,
+            self._following(previous) if previous else (),
+            shaped.listed(previous, self.index) if previous else (),
+        )
         if resolution.unclear:
             return Answer(asked, False, resolution.unclear, resolved_question=asked, note="请把问题说完整。")
+        if resolution.item is not None:  # 第三点 / 最后一项 / 具体说说第二条: that item, as the document says it
+            return shaped.expand(resolution.item, self.index, asked, resolution.text)
         reading = self.read(
             self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
         )
-        return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        fact = extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        return shaped.answer(reading, self.index, fact)  # a list, the outline, a summary, a reason: in that shape
 
     def turns(self, history: Sequence[Turn | str], doc: str | None = None) -> list[Turn]:
         """The conversation as turns: earlier questions given as text are answered again, in order."""

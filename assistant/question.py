@@ -42,6 +42,8 @@ __all__ = [
     "is_english",
     "phrase_coverage",
     "QUESTION_WORDS",
+    "shape",
+    "asks_count",
 ]
 
 
@@ -167,6 +169,61 @@ def _counted(text: str) -> str:
         if before:
             return before[-1]
     return ""
+
+
+# --- shapes --------------------------------------------------------------------------------------
+
+# What the answer must look like (schema.Shape), tried in this order: the document's parts and what it
+# says as a whole are asked in words of their own; a reason or a comparison before a list (为什么有这些
+# 不足 asks a reason); measures (采取了哪些措施) before the plain list.
+_SHAPE_RULES: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.I))
+    for name, pattern in (
+        (
+            "outline",
+            r"(?:分|分成|分为|包括|包含|由)(?:哪)?几(?:个|大)?部分|哪几(?:个|大)?部分|几大块|(?:结构|框架|提纲|目录)(?:是|怎样|如何|什么)|"
+            r"(?:哪些|哪几个?)(?:部分|板块|章节)组成",
+        ),
+        (
+            "summary",
+            r"主要(?:讲|说|写|谈|介绍|汇报|报告|涉及)(?:了|的)?(?:什么|哪些|些什么|啥)|主要内容|(?:概括|概述|总结|归纳)一下|"
+            r"(?:讲|说|写)的是什么|大意|要点是什么|核心内容|\bsummar",
+        ),
+        (
+            "comparison",
+            r"(?:和|与|跟|同|比).{1,30}?(?:有)?(?:什么|哪些|何)?(?:不同|区别|差别|差异|异同)|相比.{0,20}(?:如何|怎样|哪个)",
+        ),
+        ("reason", r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
+        (
+            "manner",
+            r"(?:采取|采用|推出|实施|落实)了?(?:哪些|什么|哪几项?)(?:措施|举措|办法|做法)|(?:有|用)?(?:哪些|什么)(?:措施|举措|办法|做法)|"
+            r"怎么(?!样|会)|怎样(?!的)|如何(?!评价)",
+        ),
+        (
+            "list",
+            r"哪些|哪几|几(?:个|大)?方面|几点|几项|几条|几类|几种|几个(?:问题|要求|任务|措施)|包括什么|包括哪|"
+            r"有什么(?:要求|措施|举措|做法|不足|问题|成绩|成效|任务|工作|建议|困难)|列举|\bwhat are\b",
+        ),
+    )
+)
+# A count asked with a list's noun (几个方面, 几点, 几项): the answer says the number and gives the items.
+_COUNTED_LIST = re.compile(
+    r"几(?:个|大)?(?:方面|部分|点|项|条|类|种|个问题|个要求|个任务|个措施)|多少(?:个方面|项|条|点)"
+)
+
+
+def shape(text: str) -> Shape:
+    """What the answer to `text` must look like: one fact, or a list, the outline, a summary, a reason,
+    a manner (measures), a comparison (see `_SHAPE_RULES`)."""
+    for name, pattern in _SHAPE_RULES:
+        if pattern.search(text):
+            return name
+    return "fact"
+
+
+def asks_count(text: str) -> bool:
+    """Does the question ask how many items there are (几个方面, 几点)? Then the answer says the number too."""
+    return _COUNTED_LIST.search(text) is not None
 
 
 # --- key terms and phrases -----------------------------------------------------------------------
@@ -306,4 +363,5 @@ def analyse(text: str) -> Question:
         words=tuple(words(clean)),
         content=tuple(content),
         english=english,
+        shape=shape(asked),
     )

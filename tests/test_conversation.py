@@ -90,9 +90,39 @@ def test_dev_conversations_through_the_pipeline(assistant: Assistant) -> None:
 @pytest.mark.slow
 def test_a_turn_keeps_the_answer_and_follow_ups_use_it(assistant: Assistant) -> None:
     turns = assistant.turns(["我市网信工作存在哪些不足？"])
-    assert turns[0].answer.found and "一是" in turns[0].answer.text
+    assert turns[0].answer.found and len(turns[0].answer.items) == 3  # the list, its items cited (一是…三是)
     second = assistant.ask("第二点具体是什么？", turns)
     assert second.found and "网评队伍" in second.text
     assert "第二点" in second.resolved_question and second.resolved_question != second.question
     unclear = assistant.ask("第九点呢？", turns)
     assert not unclear.found and "请把问题说完整" in unclear.text
+
+
+def test_ordinals_index_the_list_given() -> None:
+    from assistant.conversation import ListedItem
+
+    items = [ListedItem(n, lead, f"p{n}", 0) for n, lead in enumerate(["抓正面宣传", "抓舆论引导", "抓规范管理"], 1)]
+    before = [turn("贯彻落实意见要抓好哪几个方面？", "…")]
+    for followup, number in (("第二点呢？", 2), ("具体说说第三点", 3), ("最后一项呢？", 3), ("第一条是什么？", 1)):
+        r = resolve(followup, before, (), items)
+        assert r.item == items[number - 1] and items[number - 1].lead in r.text, followup
+    assert "没有“第五点”" in resolve("第五点呢？", before, (), items).unclear
+    assert resolve("第三次会议由谁主持？", before, (), items).item is None  # names its own subject
+    after_item = [turn("贯彻落实意见要抓好哪几个方面？其中第二点“抓舆论引导”具体是什么？", "…")]
+    assert resolve("第三点呢？", after_item, (), items).text.count("其中第") == 1  # of the list, not of the item
+
+
+def test_the_other_list_of_a_document() -> None:
+    r = resolve("那成效呢？", [turn("清河县数字政府建设存在哪些问题？", "…")])
+    assert r.text == "清河县数字政府建设存在哪些成效？"
+
+
+@pytest.mark.parametrize(
+    ("before", "followup", "understood"),
+    [
+        ("“精彩洛阳”官方微信有多少粉丝？", "那新浪官方微博呢？", "新浪官方微博有多少粉丝？"),  # the whole subject
+        ("新浪官方微博的粉丝数量在全省排第几？", "那腾讯的呢？", "腾讯官方微博的粉丝数量在全省排第几？"),  # a name
+    ],
+)
+def test_another_platform_keeps_the_slot_asked(before: str, followup: str, understood: str) -> None:
+    assert resolve(followup, [turn(before, "…")]).text == understood

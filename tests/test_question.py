@@ -73,3 +73,35 @@ def test_phrase_coverage_counts_characters_in_shared_runs() -> None:
 def test_english_questions_are_marked_and_have_no_chinese_phrases() -> None:
     q = analyse("How many staff does the office have?")
     assert q.english and q.kind is Kind.QUANTITY and q.phrases == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("贯彻落实意见要抓好哪几个方面？", "list"),
+        ("全市网信工作有哪些不足之处？", "list"),
+        ("他提了几点要求？", "list"),
+        ("汇报分成哪几部分？", "outline"),
+        ("实施方案由哪几部分组成？", "outline"),
+        ("请概括一下这份汇报的内容。", "summary"),
+        ("这份汇报主要讲了什么？", "summary"),
+        ("为什么请求增加编制？", "reason"),
+        ("采取了哪些措施？", "manner"),
+        ("网络安全观要怎么树立？", "manner"),
+        ("中央会议和省委会议有什么不同？", "comparison"),
+        ("市委网信办有几个在编人员？", "fact"),
+        ("座谈会是谁主持的？", "fact"),
+    ],
+)
+def test_shape(text: str, expected: str) -> None:
+    from assistant.question import analyse, shape
+
+    assert shape(text) == expected
+    assert analyse(text).shape == expected
+
+
+def test_a_count_of_a_list_is_asked_with_a_list_noun() -> None:
+    from assistant.question import asks_count
+
+    assert asks_count("贯彻落实意见要抓好几个方面？") and asks_count("他提了几点要求？")
+    assert not asks_count("市委网信办有几个在编人员？") and not asks_count("有哪些不足？")

@@ -345,3 +345,25 @@ def svg(screen, rows: int, cell: tuple[int, int] = (9, 20)) -> str:
                     f'lengthAdjust="spacingAndGlyphs" xml:space="preserve" {attrs}>{escape(text)}</text>'
                 )
     return "\n".join([*out, "</svg>"]) + "\n"
+
+
+# --- list answers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_a_list_answer_is_numbered_lines_that_wrap_under_their_text(env, assistant: Assistant, columns: int) -> None:
+    question = "中央网络安全和信息化工作座谈会的主要精神有哪几点？"
+    term = Terminal(["ask", question], env, rows=60, columns=columns)
+    assert term.end() == 0
+    assert too_wide(term.raw, columns) == []
+    answer = assistant.ask(question)
+    screen = term.lines()
+    starts = [i for i, line in enumerate(screen) if re.match(r"\d\. ", line)]
+    assert len(starts) == len(answer.items) == 6  # one numbered line for each item
+    for n, (i, item) in enumerate(zip(starts, answer.items, strict=True), 1):
+        end = starts[n] if n < len(starts) else screen.index(next(s for s in screen if s.startswith("把握")))
+        block = screen[i:end]
+        assert all(line.startswith("   ") and not line[3].isspace() for line in block[1:]), block  # under the text
+        assert "".join(line.strip() for line in block) == f"{n}. {item.text}[{item.source}]"
+    if columns == 40:
+        assert any(starts[k + 1] - starts[k] > 1 for k in range(5)), "some items wrap at 40 columns"

@@ -40,12 +40,14 @@ from assistant.question import analyse
 from assistant.schema import SECTION_SEP, Answer, Hit, Passage, Source
 
 __all__ = [
+    "NOTE_ITEMS",
     "NOTE_REFUSED",
     "NOTE_UNGROUNDED",
     "NOT_FOUND",
     "PLAN",
     "REFUSAL",
     "LLMError",
+    "missing_items",
     "Plan",
     "build_messages",
     "check_server",
@@ -75,6 +77,8 @@ REFUSAL = "资料中没有找到答案。"
 NOT_FOUND = "报告中没有找到这个问题的答案。下面的段落与问题相关，但不是答案。"
 NOTE_REFUSED = "语言模型判断检索到的段落不能回答这个问题。"
 NOTE_UNGROUNDED = "语言模型的回答在来源中找不到依据" + FALLBACK
+NOTE_ITEMS = "语言模型的回答漏掉了所列的项" + FALLBACK
+ITEM_COVERED = 0.6  # share of an item's lead (by character runs) an LLM list answer must hold for each item
 NOTE_OFF_KIND = "语言模型的回答没有给出所问的数量或时间" + FALLBACK
 _DATA_OPEN, _DATA_CLOSE = "<资料>", "</资料>"
 
@@ -115,6 +119,13 @@ def generate(answer: Answer, settings: Settings, encode: Encode | None = None, p
     if not answer.found or not answer.sources:
         yield answer  # retrieval decided the report does not answer: the model must not guess
         return
+    if answer.items:  # a list: every item's passage goes in (numbered as cited), and room to name each item
+        plan = replace(
+            plan,
+            sources=max(plan.sources, len(answer.sources)),
+            prompt_chars=max(plan.prompt_chars, 80 * len(answer.sources)),
+            max_tokens=max(plan.max_tokens, 48 * len(answer.items) + 64),
+        )
     sources = answer.sources[: plan.sources]
     allowed = [without_instructions(s.hit.passage.text) for s in sources]  # links a partial answer may show
     text = ""
@@ -131,6 +142,35 @@ def generate(answer: Answer, settings: Settings, encode: Encode | None = None, p
     yield final(answer, text, encode)
 
 
+def missing_items(answer: Answer, text: str) -> list[str]:
+    """The items of the extractive list answer that an LLM answer `text` does not name (each checked by its
+    characters: an item is named when ITEM_COVERED of its lead is in the text)."""
+    from assistant.question import phrase_coverage
+
+    return [item.text for item in answer.items if phrase_coverage(item.text, text) < ITEM_COVERED]
+
+
+_ITEM_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[-*•])\s*")
+
+
+def _final_list(answer: Answer, text: str, question: str, encode: Encode | None) -> Answer:
+    """A reply to a list question, checked item by item: each line (its number aside; a line introducing the
+    list, ending with a colon, is no claim) supported by the source it cites, and every item of the extractive
+    list named. Otherwise the extractive list stands, with a note."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    for line in lines:
+        if line.rstrip("[]0-9").endswith(("：", ":")):
+            continue
+        grounded = ground(_ITEM_NUMBER.sub("", line), answer.sources, question=question, encode=encode)
+        if grounded.unsupported or not grounded.supported:
+            return replace(answer, note=NOTE_UNGROUNDED)
+    if missing_items(answer, strip_markers(text)):
+        return replace(answer, note=NOTE_ITEMS)
+    cited = {int(n) for n in _MARKER.findall(text)}
+    sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)
+    return replace(answer, text="\n".join(lines), sources=sources, answerer="llm", note="")
+
+
 def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
     """The answer to show once the model's reply `text` is complete."""
     text = _complete_sentences(text)
@@ -139,6 +179,8 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
     if is_refusal(text):
         return not_found(answer)
     question = answer.resolved_question or answer.question
+    if answer.items:
+        return _final_list(answer, text, question, encode)
     grounded = ground(text, answer.sources, question=question, encode=encode)
     if grounded.unsupported or not grounded.supported:  # one claim without support sinks the answer
         return replace(answer, note=NOTE_UNGROUNDED)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from assistant.schema import Document
 
@@ -358,3 +359,297 @@ def _number(text: str) -> int | None:
     if all(c in _DIGITS for c in text):
         return int("".join(str(_DIGITS[c]) for c in text))
     return None
+
+
+# --------------------------------------------------------------------------- lists and outline
+#
+# A report is mostly lists: the children of a heading (三、 → （一）…（六）) and enumerations in the
+# text (一是…二是…, 第一，…第二，…, 首先…其次…最后, inline （一）/1., bullet lines). They are read
+# from a document's passages (the indexed, quoted text), so that every item can be cited: an item's
+# place is a passage (its number in the sequence given) and offsets into that passage's text.
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a piece of text is quoted from: `passage` (position in the passages given), offsets into its text."""
+
+    passage: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ListItem:
+    number: int  # 1, 2, 3 … as the document numbers it
+    lead: str  # the heading or the lead phrase (first clause), without its number mark
+    place: Place  # of the lead
+    text: str  # the whole item, as far as it runs (for "具体说说第三点"), mark stripped
+    last: int  # the last passage the item runs into
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """A list in a document: its items and what introduces them."""
+
+    kind: str  # "heading" (a heading's children), "inline" (一是/第一/首先/（一）/1. in the text), "bullet"
+    section: tuple[str, ...]  # the heading path it sits under (a heading list: the parent heading's path)
+    parent: str  # the parent heading, or the lead-in sentence(s) before the first item
+    lead_in: str  # the sentence announcing the list (以下六个方面 …), "" when none
+    lead_in_place: Place | None
+    items: tuple[ListItem, ...]
+    expected: int | None  # the number the lead-in announces (以下六个方面 → 6), None when unsaid
+    first: int  # first and last passage of the list's region (lead-in or heading to the last item)
+    last: int
+
+    @property
+    def depth(self) -> int:
+        return len(self.section)
+
+
+@dataclass(frozen=True)
+class Outline:
+    """Title → parts (→ their sections): the root heading list, with the title and date."""
+
+    title: str
+    date: str | None
+    parts: Enumeration | None  # the top-level headings (一、二、三…), None for a document without headings
+
+
+class HasText(Protocol):
+    """What the list reader needs of a passage (`schema.Passage`)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def section(self) -> tuple[str, ...]: ...
+
+
+_CN_DIGIT = {c: i + 1 for i, c in enumerate("一二三四五六七八九十")}
+_BOUNDARY = "。；;：:！？!?\n"  # an item mark must open a sentence or clause after one of these
+_INLINE_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("shi", re.compile(r"(?P<n>[一二三四五六七八九十])是")),
+    ("di", re.compile(r"第(?P<n>[一二三四五六七八九十])[，,、：:]")),
+    ("paren", re.compile(r"[（(]\s*(?P<n>[一二三四五六七八九十])\s*[)）]")),
+    ("arabic", re.compile(r"(?<![\d.])(?P<n>\d{1,2})\s*[.、．](?!\d)")),
+    ("first", re.compile(r"(?P<w>首先|其次|再次|然后|最后)[，,]")),
+)
+_FIRST_WORDS = {"首先": 1, "其次": 2, "再次": 3, "然后": 3, "最后": 0}  # 最后 closes whatever came before
+_COUNT = re.compile(r"([两一二三四五六七八九十\d]{1,2})\s*(?:个方面|个部分|大部分|部分|方面|点|项|条|个问题|大任务|个)")
+_ANNOUNCES = re.compile(r"以下|如下|下列|[：:]\s*$|[两一二三四五六七八九十几]\s*(?:个方面|点|项|条|部分)")
+_MARK = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+、|[（(]\s*[一二三四五六七八九十]+\s*[)）]|\d{1,2}\s*[.．、]|"
+    r"第[一二三四五六七八九十]+(?:章|部分|节|篇)?[，,、：:\s]?|[一二三四五六七八九十]是|首先|其次|再次|最后|[-*•·]\s)\s*"
+)
+LEAD_CHARS = 24  # a first sentence longer than this is cut at its first clause
+
+
+def strip_mark(text: str) -> str:
+    """A heading or item without its number mark: `（一）抓正面宣传` → `抓正面宣传`."""
+    return _MARK.sub("", text, count=1).strip()
+
+
+def _count(text: str) -> int | None:
+    m = _COUNT.search(text)
+    if not m:
+        return None
+    token = m.group(1)
+    if token.isdigit():
+        return int(token)
+    return 2 if token == "两" else _number(token)
+
+
+def lead_phrase(text: str) -> tuple[int, int]:
+    """(start, end) of an item's lead phrase in `text` (which starts after the mark): its first sentence,
+    or its first clause when that sentence is long (`要凝聚共识，画好网上网下同心圆…` → `要凝聚共识`)."""
+    start = len(text) - len(text.lstrip(" ，,、：:"))
+    end = next((i for i in range(start, len(text)) if text[i] in "。；;！？!?\n"), len(text))
+    if end - start > LEAD_CHARS:
+        comma = next((i for i in range(start + 4, end) if text[i] in "，,：:"), end)
+        end = min(comma, start + LEAD_CHARS) if comma - start > LEAD_CHARS else comma
+    return start, end
+
+
+def _sentence_before(text: str, at: int, sentences: int = 2) -> tuple[int, int]:
+    """The `sentences` sentences before offset `at` in `text` (within its paragraph run)."""
+    end = at
+    while end > 0 and text[end - 1] in " \n":
+        end -= 1
+    start = end
+    for _ in range(sentences):
+        i = start - 1
+        while i > 0 and text[i - 1] not in "。！？!?\n":
+            i -= 1
+        if i < 0 or start == 0:
+            break
+        start = max(i, 0)
+        if start == 0 or text[start - 1] == "\n":
+            break
+    return start, end
+
+
+def enumerations(passages: list[HasText]) -> list[Enumeration]:
+    """Every list of a document (its passages in order): heading lists first, then lists in the text."""
+    return _heading_lists(passages) + _inline_lists(passages)
+
+
+def _heading_lists(passages: list[HasText]) -> list[Enumeration]:
+    first_of: dict[tuple[str, ...], int] = {}
+    last_of: dict[tuple[str, ...], int] = {}
+    for n, p in enumerate(passages):
+        for depth in range(1, len(p.section) + 1):
+            key = p.section[:depth]
+            first_of.setdefault(key, n)
+            last_of[key] = n
+    out = []
+    for parent, start in first_of.items():
+        children = [s for s in first_of if len(s) == len(parent) + 1 and s[: len(parent)] == parent]
+        if len(children) < 2:
+            continue
+        items = []
+        for number, child in enumerate(children, 1):
+            n = first_of[child]
+            text = passages[n].text
+            at = text.find(child[-1])
+            heading = child[-1] if at >= 0 else child[-1]
+            lead = strip_mark(heading)
+            lead_at = (at + len(heading) - len(lead), at + len(heading)) if at >= 0 else (0, 0)
+            body = text[lead_at[1] :].lstrip("。：: \n")
+            items.append(ListItem(number, lead, Place(n, *lead_at), lead + "。" + body, last_of[child]))
+        # the parent's own text before its first child: a lead-in such as 重点要抓好以下六个方面的工作。
+        own = [n for n in range(start, first_of[children[0]]) if passages[n].section == parent]
+        lead_in, lead_in_place = "", None
+        if own:
+            n = own[-1]
+            text = passages[n].text
+            s, e = _sentence_before(text, len(text.rstrip()), 1)
+            candidate = text[s:e]
+            if _ANNOUNCES.search(candidate) and candidate.strip() != parent[-1]:
+                lead_in, lead_in_place = candidate.strip(), Place(n, s, e)
+        out.append(Enumeration("heading", parent, parent[-1], lead_in, lead_in_place, tuple(items),
+                               _count(lead_in) if lead_in else None, start, last_of[parent]))  # fmt: skip
+    return out
+
+
+def _scopes(passages: list[HasText]) -> list[list[int]]:
+    """Runs of consecutive passages under one heading path: where a list in the text can run."""
+    scopes: list[list[int]] = []
+    for n, p in enumerate(passages):
+        if scopes and passages[scopes[-1][-1]].section == p.section:
+            scopes[-1].append(n)
+        else:
+            scopes.append([n])
+    return scopes
+
+
+def _inline_lists(passages: list[HasText]) -> list[Enumeration]:
+    out = []
+    for scope in _scopes(passages):
+        # the scope's text, joined; `where` maps a joined offset back to (passage, offset)
+        starts, parts, pos = [], [], 0
+        for n in scope:
+            starts.append(pos)
+            parts.append(passages[n].text)
+            pos += len(passages[n].text)
+        # passages of one heading are joined as they were written: a passage break is not a paragraph break
+        joined = "".join(parts)
+
+        def where(offset: int, starts: list[int] = starts, scope: list[int] = scope) -> Place:
+            i = max(k for k, s in enumerate(starts) if s <= offset)
+            return Place(scope[i], offset - starts[i], offset - starts[i])
+
+        for run in _runs(joined) + _bullets(joined):
+            out.append(_inline(run, joined, where, passages[scope[0]].section))
+    return out
+
+
+def _runs(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Numbered runs 1, 2, 3 … of one kind of mark at sentence or clause starts: (kind, [(start, end of mark)])."""
+    runs = []
+    for kind, mark in _INLINE_MARKS:
+        current: list[tuple[int, int]] = []
+        for m in mark.finditer(text):
+            if m.start() > 0 and text[m.start() - 1] not in _BOUNDARY:
+                continue
+            if kind == "first":
+                n = _FIRST_WORDS[m["w"]] or len(current) + 1
+            else:
+                n = int(m["n"]) if m["n"].isdigit() else _CN_DIGIT[m["n"]]
+            if n == 1:
+                if len(current) >= 2:
+                    runs.append((kind, current))
+                current = [(m.start(), m.end())]
+            elif current and n == len(current) + 1:
+                current.append((m.start(), m.end()))
+        if len(current) >= 2:
+            runs.append((kind, current))
+    return runs
+
+
+def _bullets(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+    runs, current = [], []
+    pos = 0
+    for line in text.split("\n"):
+        m = re.match(r"\s*[-*•·]\s+", line)
+        if m:
+            current.append((pos, pos + m.end()))
+        elif line.strip():
+            if len(current) >= 2:
+                runs.append(("bullet", current))
+            current = []
+        pos += len(line) + 1
+    if len(current) >= 2:
+        runs.append(("bullet", current))
+    return runs
+
+
+def _inline(run: tuple[str, list[tuple[int, int]]], text: str, where, section: tuple[str, ...]) -> Enumeration:
+    kind, marks = run
+    items = []
+    for number, (_start, mark_end) in enumerate(marks, 1):
+        if number < len(marks):
+            end = marks[number][0]
+        else:  # the last item runs to the end of its paragraph (a bullet: of its line)
+            nl = text.find("\n", mark_end)
+            end = len(text) if nl < 0 else nl
+        s, e = lead_phrase(text[mark_end:end])
+        place = where(mark_end + s)
+        lead = text[mark_end + s : mark_end + e].strip()
+        items.append(ListItem(number, lead, Place(place.passage, place.start, place.start + len(lead)),
+                              text[mark_end + s : end].strip(), where(max(end - 1, 0)).passage))  # fmt: skip
+    # The parent: the two sentences before the first item (what the list is about); the lead-in: the last of
+    # them when it announces the list (主要有以下几点：), else none — the section heading then introduces it.
+    s, e = _sentence_before(text, marks[0][0])
+    parent = _CONCESSION.sub("", text[s:e].strip())
+    s1, e1 = _sentence_before(text, marks[0][0], 1)
+    announces = _ANNOUNCES.search(text[s1:e1]) is not None and e1 > s1
+    lead_in = text[s1:e1].strip() if announces else ""
+    place = where(s1) if lead_in else None
+    lead_in_place = Place(place.passage, place.start, place.start + (e1 - s1)) if place else None
+    first = where(s).passage if e > s else items[0].place.passage
+    return Enumeration("bullet" if kind == "bullet" else "inline", section, parent or (section[-1] if section else ""),
+                       lead_in, lead_in_place, tuple(items), _count(lead_in) if lead_in else None,
+                       first, items[-1].last)  # fmt: skip
+
+
+# 虽然取得了一些成绩，但…仍存在不足: what such a sentence announces is after its 但.
+_CONCESSION = re.compile(r"(?:虽然|尽管|虽)[^。；]*?[，,]\s*(?=但|却)")
+
+
+def outline(passages: list[HasText], lists: list[Enumeration] | None = None) -> Outline:
+    """The document's outline: its title (the root of every section path), date and top-level parts."""
+    lists = enumerations(passages) if lists is None else lists
+    root = passages[0].section[:1] if passages and passages[0].section else ()
+    parts = next((e for e in lists if e.kind == "heading" and e.section == root), None)
+    if parts is None:  # no title line: the shallowest heading list
+        heads = [e for e in lists if e.kind == "heading"]
+        parts = min(heads, key=lambda e: (e.depth, e.first)) if heads else None
+    date = None
+    for p in passages[:2]:
+        for line in p.text.split("\n")[:3]:
+            if _is_date(line):
+                date = parse_date(line)
+                break
+        if date:
+            break
+    return Outline(root[0] if root else "", date, parts)

@@ -39,6 +39,8 @@ CSS = """
 .qa-header h1 { margin: 0 0 .2em; font-size: 1.6em; }
 .qa-header p { margin: 0; color: var(--body-text-color-subdued); }
 .qa-answer { line-height: 1.7; }
+.qa-items { margin: .2em 0 .4em; padding-left: 1.8em; }
+.qa-items li { margin: .1em 0; }
 .qa-text { margin: 0; font-size: 1.08em; font-weight: 500; }
 .qa-resolved, .qa-note { margin: 0 0 .3em; font-size: .9em; color: var(--body-text-color-subdued); }
 .qa-cite { color: var(--primary-500); font-weight: 600; font-size: .9em; }
@@ -268,8 +270,7 @@ def answer_html(answer: Answer, show_scores: bool = True, titles: Mapping[str, s
     parts = [f'<div class="qa-answer{"" if answer.found else " qa-notfound"}">']
     if answer.resolved_question and answer.resolved_question != answer.question:
         parts.append(f'<p class="qa-resolved">理解为：{_text(answer.resolved_question)}</p>')
-    text = _CITATION.sub(r'<span class="qa-cite">[\1]</span>', _text(answer.text))
-    parts.append(f'<p class="qa-text">{text}</p>')
+    parts.append(_answer_text(answer))
     if answer.note:
         parts.append(f'<p class="qa-note">{_text(answer.note)}</p>')
     parts.append(confidence_html(answer, show_scores))
@@ -281,6 +282,28 @@ def answer_html(answer: Answer, show_scores: bool = True, titles: Mapping[str, s
     parts.append("</div>")
     # Joined without line breaks: one HTML block, whatever renders it (the copy button copies it too).
     return "".join(parts)
+
+
+_ITEM_LINE = re.compile(r"^\d{1,2}\.\s*")
+
+
+def _cited(text: str) -> str:
+    return _CITATION.sub(r'<span class="qa-cite">[\1]</span>', _text(text))
+
+
+def _answer_text(answer: Answer) -> str:
+    """The answer's text; a shaped answer's items as a numbered list (`<ol>`), each with its citation."""
+    if not answer.items:
+        return f'<p class="qa-text">{_cited(answer.text)}</p>'
+    head, items = [], []
+    for line in answer.text.split("\n"):
+        m = _ITEM_LINE.match(line)
+        if m and len(items) < len(answer.items):
+            items.append(f"<li>{_cited(line[m.end() :])}</li>")
+        elif not items:
+            head.append(_cited(line))
+    intro = f'<p class="qa-text">{"<br>".join(head)}</p>' if head else ""
+    return f'{intro}<ol class="qa-items">{"".join(items)}</ol>'
 
 
 def confidence_html(answer: Answer, show_scores: bool = False) -> str:

@@ -59,7 +59,7 @@ def terminal(answer: Answer, layout: Layout = Layout()) -> str:  # noqa: B008 (a
     lines: list[list[Run]] = []
     if answer.resolved_question and answer.resolved_question != answer.question:
         lines += _wrap([Run(f"（理解为：{clean(answer.resolved_question)}）", DETAIL)], layout)
-    lines += _wrap(_answer_runs(answer), layout)
+    lines += _answer_lines(answer, layout)
     if answer.note:
         lines += _wrap([Run(clean(answer.note), NOTE)], layout)
     if answer.confidence is not None and answer.found:  # for "not found", a low chance would read as doubt of that
@@ -106,10 +106,29 @@ def _wrap(runs: list[Run], layout: Layout, indent: str = "", first_indent: str |
     return wrap(runs, layout.columns, indent, first_indent)
 
 
-def _answer_runs(answer: Answer) -> list[Run]:
-    """The answer's text with its citation markers [n] set apart."""
+_ITEM_LINE = re.compile(r"^(\d{1,2}\. )")
+
+
+def _answer_lines(answer: Answer, layout: Layout) -> list[list[Run]]:
+    """The answer's lines; a list's items (`1. …`) wrap under their own text, not under their number."""
+    if not answer.items:
+        return _wrap(_answer_runs(answer), layout)
+    lines: list[list[Run]] = []
+    for line in clean(answer.text).split("\n"):
+        m = _ITEM_LINE.match(line)
+        if m is None:
+            lines += _wrap(_answer_runs(answer, line), layout)
+            continue
+        number = m.group(1)
+        runs = [Run(number, NUMBER), *_answer_runs(answer, line[m.end() :])]
+        lines += _wrap(runs, layout, " " * len(number), "")
+    return lines
+
+
+def _answer_runs(answer: Answer, text: str | None = None) -> list[Run]:
+    """The answer's text (or one line of it) with its citation markers [n] set apart."""
     style = ANSWER if answer.found else NOT_FOUND
-    text, runs, pos = clean(answer.text), [], 0
+    text, runs, pos = clean(answer.text if text is None else text), [], 0
     for m in _CITATION.finditer(text):
         runs += [Run(text[pos : m.start()], style), Run(m.group(), CITATION)]
         pos = m.end()

@@ -266,3 +266,40 @@ def test_pdf_lines_are_joined_by_the_layout_not_again_by_the_text() -> None:
     text = "报告\n\n一、总体\n\n工作成效\n今年以来，进展。\n"
     assert [p.text for p in paragraphs(Document("r.pdf", text, "", ""))][-2:] == ["工作成效", "今年以来，进展。"]
     assert [p.text for p in paragraphs(Document("r.txt", text, "", ""))][-1] == "工作成效今年以来，进展。"
+
+
+# --- lists and outline ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=generated_docs(markdown=False))
+def test_generated_lists_are_numbered_in_order_and_quoted_where_they_say(doc: Document) -> None:
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.structure import enumerations, outline
+
+    passages = chunk_document(doc)
+    lists = enumerations(passages)
+    for e in lists:
+        assert len(e.items) >= 2 and [i.number for i in e.items] == list(range(1, len(e.items) + 1))
+        assert 0 <= e.first <= e.last < len(passages)
+        for item in e.items:
+            assert passages[item.place.passage].text[item.place.start : item.place.end] == item.lead
+            assert item.place.passage <= item.last < len(passages)
+    parts = outline(passages, lists).parts
+    assert parts is None or parts in lists
+
+
+def test_a_list_in_the_text_across_a_paragraph_and_its_lead_in() -> None:
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.structure import enumerations, strip_mark
+
+    text = (
+        "工作报告\n\n一、问题\n虽然成绩不少，但仍有不足。主要有以下三点：一是人员少，任务重。二是经费不足。\n"
+        "三是制度不全，落实不够。\n"
+    )
+    lists = enumerations(chunk_document(Document("r.txt", text, "utf-8", "0")))
+    inline = next(e for e in lists if e.kind == "inline")
+    assert [i.lead for i in inline.items] == ["人员少，任务重", "经费不足", "制度不全，落实不够"]
+    assert inline.lead_in == "主要有以下三点：" and inline.expected == 3
+    assert "虽然" not in inline.parent and "仍有不足" in inline.parent  # what the list is of, after 但
+    assert strip_mark("（三）抓规范管理") == "抓规范管理" and strip_mark("1.关于") == "关于"

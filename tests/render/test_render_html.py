@@ -130,3 +130,22 @@ def test_both_faces_use_one_set_of_words():
 def _entry(name: str, title: str, fmt: str = "txt", pages=None, passages=1, added="2026-11-29T10:00:00+0000",
            status="indexed") -> Entry:  # fmt: skip
     return Entry(name, title, fmt, pages, passages, added, 10, status)
+
+
+def test_a_list_answer_is_an_ordered_list_each_item_cited():
+    from assistant.schema import Item
+
+    sources = tuple(_source(f"（{n}）第{n}项<b>内容</b>。", rank=n) for n in (1, 2, 3))
+    items = (Item("第二项<b>", 2, 3, 8), Item("第三项", 3, 3, 6))
+    answer = Answer(
+        "有哪些？", True, "以下几点：[1]\n1. 第二项<b>[2]\n2. 第三项[3]", sources, items=items, shape="list"
+    )
+    out = html.answer_html(answer)
+    assert '<p class="qa-text">以下几点：<span class="qa-cite">[1]</span></p><ol class="qa-items">' in out
+    assert (
+        '<li>第二项&lt;b&gt;<span class="qa-cite">[2]</span></li><li>第三项<span class="qa-cite">[3]</span></li></ol>'
+        in out
+    )
+    assert "<b>[" not in out and out.count("<li>") == 2
+    plain = html.answer_html(replace(answer, items=()))  # without items: one paragraph, as before
+    assert "<ol" not in plain and "1. 第二项" in plain

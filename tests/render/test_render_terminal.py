@@ -132,3 +132,18 @@ def test_a_pdf_source_names_its_page_in_the_source_line_and_in_json(assistant: A
     assert answer_to_dict(pdf)["sources"][0]["page"] == 3 and answer_to_dict(pdf)["sources"][0]["pages"] == [3]
     two = dataclasses.replace(on_pages, pages=(3, 4))
     assert two.page_label == "pp. 3–4"
+
+
+def test_list_items_wrap_under_their_text_not_their_number() -> None:
+    from assistant.schema import Item
+
+    lead = "这是一个很长的列表项目，用来检查换行以后的文字是否对齐在项目文字的下面而不是编号下面"
+    answer = Answer(
+        "有哪些？", True, f"共两项：\n1. {lead}[1]\n2. 短项[1]", (), items=(Item(lead, 1, 0, 1), Item("短项", 1, 0, 1))
+    )
+    lines = terminal(answer, Layout(columns=30, sources="none")).split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
+    second = next(i for i, line in enumerate(lines) if line.startswith("2. "))
+    assert second - first > 1 and all(line.startswith("   ") for line in lines[first + 1 : second])
+    assert all(wcwidth.wcswidth(line) <= 30 for line in lines)
+    assert "".join(line.strip() for line in lines[first:second]) == f"1. {lead}[1]"

@@ -31,6 +31,7 @@ pytestmark = [
 ]
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+LIST_SCREENSHOT = SCREENSHOT.with_name("list-answer.png")
 
 STAFF = "市委网信办目前有多少在编人员？"
 UNANSWERABLE = "郑州市2016年的GDP是多少？"
@@ -249,6 +250,36 @@ def test_browser_screenshot_for_the_readme(browser, server: str, tmp_path: Path)
         # Show the conversation from its start: the question, the answer, then the open sources.
         page.page.get_by_test_id("user").first.scroll_into_view_if_needed()
         page.page.evaluate("document.querySelector('[role=log]')?.scrollTo(0, 0)")
+        page.page.wait_for_timeout(300)
+        target.parent.mkdir(exist_ok=True)
+        page.page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 20_000
+        assert page.outside == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_browser_list_answer_is_a_numbered_list_with_citations(browser, server: str, assistant, tmp_path: Path):
+    question = "贯彻落实意见要抓好哪几个方面？"
+    expected = assistant.ask(question)
+    # The picture in docs/ is refreshed only on request (UPDATE_SCREENSHOT=1), as the README's.
+    target = LIST_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "list-answer.png"
+    page = Page(browser, server, width=1100, height=900)
+    try:
+        reply = page.ask(question)
+        items = reply.locator("ol.qa-items > li")
+        assert items.count() == len(expected.items) == 6
+        for n, item in enumerate(expected.items):
+            li = items.nth(n)
+            assert li.is_visible() and item.text in li.inner_text()
+            assert li.locator(".qa-cite").inner_text() == f"[{item.source}]"  # each item cites its own source
+        assert "重点要抓好以下六个方面的工作" in reply.locator(".qa-text").inner_text()  # the lead-in, above the list
+        reply.locator("details.qa-sources summary").click()
+        marks = reply.locator(".qa-source mark")
+        marks.first.wait_for()
+        assert marks.count() >= 6  # every item highlighted in its source
+        page.page.get_by_test_id("user").first.scroll_into_view_if_needed()
         page.page.wait_for_timeout(300)
         target.parent.mkdir(exist_ok=True)
         page.page.screenshot(path=str(target), full_page=True)
