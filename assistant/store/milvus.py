@@ -55,6 +55,7 @@ K1, B = 1.5, 0.75  # bm25s's defaults: the same BM25 on both stores
 _BATCH = 1000
 _CACHE = 4096  # passages whose sentence vectors are kept in process
 _TEXT = 65535
+META = "::store::"  # the row of the documents collection that records model, dimension and format
 
 
 class MilvusProblem(IndexProblem):
@@ -83,6 +84,9 @@ def connect(settings: Settings) -> Any:
     server = uri.startswith(("http://", "https://", "tcp://", "grpc://"))
     if not server:
         Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)  # Lite needs its folder to exist
+        if _locked_elsewhere(Path(uri).expanduser()):
+            raise MilvusProblem(f"Milvus Lite at {uri} is open in another process (one process at a time; "
+                                "several need a Milvus server)")  # fmt: skip
     try:
         client = MilvusClient(uri, token=settings.store_token, timeout=10) if server else MilvusClient(uri)
         version = client.get_server_version()
@@ -97,6 +101,29 @@ def connect(settings: Settings) -> Any:
         raise MilvusProblem(f"Milvus at {uri} is version {version}; the store needs {MIN_SERVER[0]}.{MIN_SERVER[1]} or "
                             "newer (sparse vectors, BM25)")  # fmt: skip
     return client
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether another process holds Milvus Lite's folder (its LOCK file): asked before connecting, as
+    Lite logs a traceback and pymilvus then reports only "Open local milvus failed"."""
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+
+        if str(path.resolve()) in getattr(server_manager_instance, "_servers", {}):
+            return False  # this process serves it already: pymilvus reuses that server
+        import fcntl
+    except ImportError:
+        return False
+    lock = path / "LOCK"
+    if not lock.exists():
+        return False
+    with lock.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
 
 
 def _meta(model: str, dimension: int) -> dict:
@@ -143,6 +170,8 @@ def _create(client: Any, meta: dict) -> None:
     params = client.prepare_index_params()
     params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
     client.create_collection(DOCUMENTS, schema=s, index_params=params)
+    # Recorded in a row as well as in the descriptions: Milvus Lite does not keep descriptions across a reopen.
+    client.insert(DOCUMENTS, [{"name": META, "shard": "", "info": description, "unused": [0.0, 0.0]}])
 
 
 def _prepare(client: Any, uri: str, meta: dict) -> None:
@@ -154,8 +183,10 @@ def _prepare(client: Any, uri: str, meta: dict) -> None:
         raise MilvusProblem(f"Milvus at {uri} holds only {', '.join(have)} of the store's three collections; "
                             "drop them to rebuild")  # fmt: skip
     else:
+        client.load_collection(DOCUMENTS)
+        rows = client.query(DOCUMENTS, filter=f"name == {_literal(META)}", output_fields=["info"])
         try:
-            made = json.loads(client.describe_collection(PASSAGES).get("description") or "{}")
+            made = json.loads(rows[0]["info"]) if rows else {}
         except ValueError:
             made = {}
         if made != meta:
@@ -168,12 +199,21 @@ def _prepare(client: Any, uri: str, meta: dict) -> None:
 
 
 def _rows(client: Any, collection: str, fields: list[str], filter: str = "") -> list[dict]:
-    it = client.query_iterator(collection, batch_size=_BATCH, filter=filter, output_fields=fields)
+    """All rows of a collection (that match `filter`)."""
+    key = "name" if collection == DOCUMENTS else "id"
+    condition = f"({filter}) and {key} != {_literal(META)}" if filter else f"{key} != {_literal(META)}"
+    if _is_lite(client):  # Lite answers a query whole (its iterator asks the server for timestamps it lacks)
+        return client.query(collection, filter=condition, output_fields=fields)
+    it = client.query_iterator(collection, batch_size=_BATCH, filter=condition, output_fields=fields)
     out: list[dict] = []
     while batch := it.next():
         out += batch
     it.close()
     return out
+
+
+def _is_lite(client: Any) -> bool:
+    return str(client.get_server_version()).startswith("milvus_lite")
 
 
 def sync(client: Any, root: Path, manifest: dict) -> tuple[list[str], list[str]]:
