@@ -481,6 +481,11 @@ def index(ctx: click.Context) -> None:
 
     settings = ctx.obj
     _print_build(build(settings, Embedder(settings), _Progress()), settings)
+    if settings.store == "milvus":
+        from assistant.store import milvus
+
+        added, removed = milvus.update(settings)
+        click.echo(f"milvus: {len(added)} documents added, {len(removed)} removed → {settings.milvus_uri}")
 
 
 def _print_build(report, settings: Settings) -> None:

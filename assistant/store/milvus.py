@@ -46,7 +46,7 @@ from assistant.store.local import IndexProblem
 if TYPE_CHECKING:
     from assistant.store.local import Index
 
-__all__ = ["MilvusStore", "MilvusProblem", "open_store", "sync", "MIN_SERVER"]
+__all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update", "sync", "MIN_SERVER"]
 
 PREFIX = "assistant_"
 PASSAGES, SENTENCES, DOCUMENTS = (PREFIX + name for name in ("passages", "sentences", "documents"))
@@ -60,6 +60,10 @@ META = "::store::"  # the row of the documents collection that records model, di
 
 class MilvusProblem(IndexProblem):
     """Milvus cannot be used as configured (down, locked, another model, too old); one line says which."""
+
+
+class MilvusBusy(MilvusProblem):
+    """Milvus Lite's folder is held by another process (which syncs itself when it follows the new build)."""
 
 
 def _encode(word: str) -> str:
@@ -85,7 +89,7 @@ def connect(settings: Settings) -> Any:
     if not server:
         Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)  # Lite needs its folder to exist
         if _locked_elsewhere(Path(uri).expanduser()):
-            raise MilvusProblem(f"Milvus Lite at {uri} is open in another process (one process at a time; "
+            raise MilvusBusy(f"Milvus Lite at {uri} is open in another process (one process at a time; "
                                 "several need a Milvus server)")  # fmt: skip
     try:
         client = MilvusClient(uri, token=settings.store_token, timeout=10) if server else MilvusClient(uri)
@@ -93,7 +97,7 @@ def connect(settings: Settings) -> Any:
     except Exception as exc:
         reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:160]
         if "lock" in type(exc).__name__.lower() or "locked" in reason.lower():
-            raise MilvusProblem(f"Milvus Lite at {uri} is open in another process (one process at a time; "
+            raise MilvusBusy(f"Milvus Lite at {uri} is open in another process (one process at a time; "
                                 "several need a Milvus server)") from None  # fmt: skip
         raise MilvusProblem(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {reason})") from None
     numbers = re.match(r"v?(\d+)\.(\d+)", version or "")
@@ -382,3 +386,19 @@ def open_store(settings: Settings, local: Index) -> MilvusStore:
         client.close()
         reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:160]
         raise MilvusProblem(f"Milvus at {settings.milvus_uri} failed ({type(exc).__name__}: {reason})") from None
+
+
+def update(settings: Settings) -> tuple[list[str], list[str]]:
+    """Bring Milvus in step with the current local build (after `index`, `add`, `remove`): the documents
+    (added, removed). MilvusBusy when Milvus Lite is held by another process (that one syncs when it
+    follows the new build)."""
+    from assistant.store.local import load
+
+    local = load(settings)
+    client = connect(settings)
+    try:
+        _prepare(client, settings.milvus_uri, _meta(local.manifest["model"], int(local.manifest["dimension"])))
+        return sync(client, settings.index_dir, local.manifest)
+    finally:
+        client.close()
+        local.close()

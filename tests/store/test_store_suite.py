@@ -197,3 +197,41 @@ def test_milvus_errors_are_one_line(small: Settings, reference, tmp_path: Path) 
         assert "is open in another process" in out.stdout, out.stdout + out.stderr[-500:]
     finally:
         held.close()
+
+
+def test_milvus_follows_add_remove_and_index_commands(small: Settings, tmp_path: Path) -> None:
+    """`assistant --store milvus add/remove/index` change Milvus by document, through the real CLI; a server
+    that is down is one line and exit 1."""
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+    from assistant.store import milvus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy2(REPORT, corpus / REPORT.name)
+    note = tmp_path / SECOND
+    note.write_text(SECOND_TEXT, encoding="utf-8")
+    env = {"ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+           "ASSISTANT_STORE": "milvus"}  # fmt: skip
+    settings = Settings.load(env=env)
+
+    def held() -> list[str]:
+        client = milvus.connect(settings)
+        try:
+            return sorted(r["name"] for r in milvus._rows(client, milvus.DOCUMENTS, ["name"]))
+        finally:
+            client.close()
+
+    run = CliRunner().invoke
+    result = run(cli, ["index"], env=env)
+    assert result.exit_code == 0 and "milvus: 1 documents added, 0 removed" in result.output, result.output
+    assert held() == [REPORT.name]
+    assert run(cli, ["add", str(note)], env=env).exit_code == 0
+    assert held() == sorted([REPORT.name, SECOND])
+    assert run(cli, ["remove", REPORT.name], env=env).exit_code == 0
+    assert held() == [SECOND]
+    down = run(cli, ["--store-uri", "http://127.0.0.1:9", "ask", "今年新招录了多少网信干部？"], env=env)
+    assert down.exit_code == 1
+    assert down.output.strip().splitlines()[-1].startswith("Error: cannot reach Milvus at http://127.0.0.1:9 (")
+    assert "Traceback" not in down.output
