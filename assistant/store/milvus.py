@@ -301,13 +301,15 @@ class MilvusStore(Catalogue):
         missing = [i for i in dict.fromkeys(ids) if i not in self._vectors]
         for start in range(0, len(missing), _BATCH):
             part = missing[start : start + _BATCH]
-            found: dict[str, list[tuple[int, list[float]]]] = {i: [] for i in part}
-            rows = self.client.query(SENTENCES, filter=f"passage in {json.dumps(part, ensure_ascii=False)}",
-                                     output_fields=["id", "passage", "vector"], limit=16384)  # fmt: skip
-            for r in rows:
-                found[r["passage"]].append((int(r["id"].rsplit("#", 1)[1]), r["vector"]))
-            for i, vs in found.items():
-                self._vectors[i] = np.array([v for _, v in sorted(vs)], np.float32).reshape(len(vs), -1)
+            # By primary key (passage id # sentence number, the count known from the spans): a filter on the
+            # passage field costs Milvus Lite a scan of every sentence.
+            keys = [f"{i}#{k}" for i in part for k in range(len(self.sentence_rows(self._numbers[i])))]
+            rows = self.client.get(SENTENCES, ids=keys, output_fields=["id", "vector"]) if keys else []
+            found = {r["id"]: r["vector"] for r in rows}
+            for i in part:
+                n = len(self.sentence_rows(self._numbers[i]))
+                vectors = [found[f"{i}#{k}"] for k in range(n) if f"{i}#{k}" in found]
+                self._vectors[i] = np.array(vectors, np.float32).reshape(len(vectors), -1)
         out = {}
         for i in ids:
             self._vectors.move_to_end(i)
