@@ -54,7 +54,8 @@ MIN_SERVER = (2, 5)  # sparse vectors and the BM25 function
 K1, B = 1.5, 0.75  # bm25s's defaults: the same BM25 on both stores
 _BATCH = 1000
 _CACHE = 4096  # passages whose sentence vectors are kept in process
-_TEXT = 65535
+_TEXT = 65535  # bytes: VARCHAR lengths count UTF-8 bytes
+_NAME = 4096  # a document name with its folders, in bytes (a Chinese character is 3)
 META = "::store::"  # the row of the documents collection that records model, dimension and format
 
 
@@ -140,7 +141,7 @@ def _create(client: Any, meta: dict) -> None:
     description = json.dumps(meta, ensure_ascii=False)
     s = client.create_schema(auto_id=False, description=description)
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=256)
-    s.add_field("doc", DataType.VARCHAR, max_length=1024)
+    s.add_field("doc", DataType.VARCHAR, max_length=_NAME)
     s.add_field("order", DataType.INT64)
     s.add_field("section", DataType.VARCHAR, max_length=_TEXT)
     s.add_field("text", DataType.VARCHAR, max_length=_TEXT)
@@ -160,14 +161,14 @@ def _create(client: Any, meta: dict) -> None:
     s = client.create_schema(auto_id=False, description=description)
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=300)
     s.add_field("passage", DataType.VARCHAR, max_length=256)
-    s.add_field("doc", DataType.VARCHAR, max_length=1024)
+    s.add_field("doc", DataType.VARCHAR, max_length=_NAME)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=meta["dimension"])
     params = client.prepare_index_params()
     params.add_index(field_name="vector", index_type="FLAT", metric_type="COSINE")
     client.create_collection(SENTENCES, schema=s, index_params=params)
 
     s = client.create_schema(auto_id=False, description=description)
-    s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=1024)
+    s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=_NAME)
     s.add_field("shard", DataType.VARCHAR, max_length=256)
     s.add_field("info", DataType.VARCHAR, max_length=_TEXT)
     s.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection

@@ -227,6 +227,8 @@ def test_milvus_follows_add_remove_and_index_commands(small: Settings, tmp_path:
     result = run(cli, ["index"], env=env)
     assert result.exit_code == 0 and "milvus: 1 documents added, 0 removed" in result.output, result.output
     assert held() == [REPORT.name]
+    again = run(cli, ["index"], env=env)  # kept by Milvus between opens: nothing inserted again
+    assert again.exit_code == 0 and "milvus: 0 documents added, 0 removed" in again.output, again.output
     assert run(cli, ["add", str(note)], env=env).exit_code == 0
     assert held() == sorted([REPORT.name, SECOND])
     assert run(cli, ["remove", REPORT.name], env=env).exit_code == 0
