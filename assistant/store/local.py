@@ -121,16 +121,18 @@ class Index(Catalogue):
         """BM25 of every passage (bm25s scores the whole corpus at once; the last query is kept, as a search
         and the scores of its candidates ask for the same one)."""
         key = tuple(sorted(terms.items()))
-        if self._last_bm25[0] != key:
-            scores = np.zeros(len(self.passages), np.float32)
-            by_weight: dict[float, list[str]] = {}
-            for term, weight in terms.items():
-                if term in self.bm25.vocab_dict:
-                    by_weight.setdefault(weight, []).append(term)
-            for weight, known in by_weight.items():
-                scores += np.float32(weight) * self.bm25.get_scores(known).astype(np.float32)
-            self._last_bm25 = (key, scores)
-        return self._last_bm25[1]
+        last = self._last_bm25  # one read: answers on other threads may replace it meanwhile
+        if last[0] == key:
+            return last[1]
+        scores = np.zeros(len(self.passages), np.float32)
+        by_weight: dict[float, list[str]] = {}
+        for term, weight in terms.items():
+            if term in self.bm25.vocab_dict:
+                by_weight.setdefault(weight, []).append(term)
+        for weight, known in by_weight.items():
+            scores += np.float32(weight) * self.bm25.get_scores(known).astype(np.float32)
+        self._last_bm25 = (key, scores)
+        return scores
 
     def sparse_search(self, terms: Terms, depth: int) -> list[tuple[str, float]]:
         scores = self._bm25_all(terms)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -288,6 +289,7 @@ class MilvusStore(Catalogue):
         self._lengths = np.array([len(w) for w in self._words], np.float32)
         self._average = float(self._lengths.mean()) if len(self._lengths) else 1.0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()  # the web app answers on several threads from one store
         self.manifest = {**meta, "store": "milvus", "uri": uri, "documents": {n: documents[n] for n in self.documents},
                          "counts": {"documents": len(self.documents), "passages": len(self.passages),
                                     "sentences": len(self.sentences)}}  # fmt: skip
@@ -299,6 +301,10 @@ class MilvusStore(Catalogue):
 
     def _passage_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Each passage's sentence vectors, in sentence order (fetched once, then kept while room allows)."""
+        with self._vectors_lock:
+            return self._fetch_vectors(ids)
+
+    def _fetch_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         missing = [i for i in dict.fromkeys(ids) if i not in self._vectors]
         for start in range(0, len(missing), _BATCH):
             part = missing[start : start + _BATCH]

@@ -12,6 +12,7 @@ import dataclasses
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,15 @@ class TestStore:
                 got = retrieve.search(store, prepared, 5, doc)
                 want = retrieve.search(reference, prepared, 5, doc)
                 assert [(h.passage.id, h.score) for h in got] == [(h.passage.id, h.score) for h in want]
+
+    def test_retrieval_from_several_threads(self, store: Store, vectors) -> None:
+        """The web app answers on several threads from one store: each gets its own question's passages."""
+        prepared = {q: retrieve.prepare(store, analyse(q), lambda _t, v=vectors[q]: v) for q in QUESTIONS}
+        alone = {q: [h.passage.id for h in retrieve.search(store, p, 5)] for q, p in prepared.items()}
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda q: (q, [h.passage.id for h in retrieve.search(store, prepared[q], 5)]),
+                                     QUESTIONS * 8))  # fmt: skip
+        assert all(ids == alone[q] for q, ids in together)
 
 
 # Milvus only: what an engine adds (sync by document, clear errors).
