@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -115,7 +116,7 @@ def _locked_elsewhere(path: Path) -> bool:
     try:
         from milvus_lite.server_manager import server_manager_instance
 
-        if str(path.resolve()) in getattr(server_manager_instance, "_servers", {}):
+        if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):  # its key for a folder
             return False  # this process serves it already: pymilvus reuses that server
         import fcntl
     except ImportError:

@@ -9,6 +9,7 @@ model. The local index is also the reference a store's scores and rankings are c
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import sys
@@ -247,3 +248,29 @@ def test_milvus_follows_add_remove_and_index_commands(small: Settings, tmp_path:
     assert down.exit_code == 1
     assert down.output.strip().splitlines()[-1].startswith("Error: cannot reach Milvus at http://127.0.0.1:9 (")
     assert "Traceback" not in down.output
+
+
+def test_milvus_lite_held_by_a_web_app_follows_a_document_added_elsewhere(small: Settings, assistant,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    """`assistant add` in another process while this one (as `assistant web`) holds Milvus Lite: the command
+    succeeds and leaves Milvus alone; this process syncs when it follows the new build."""
+    from assistant.pipeline import Assistant
+    from assistant.web.library import Library
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy2(REPORT, corpus / REPORT.name)
+    settings = small.with_(corpus_dir=corpus, index_dir=tmp_path / "index", store="milvus")
+    web = Library(Assistant(settings, embedder=assistant.embedder), settings)
+    assert not web.assistant.ask("今年新招录了多少网信干部？").found
+    note = tmp_path / SECOND
+    note.write_text(SECOND_TEXT, encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+           "ASSISTANT_STORE": "milvus"}  # fmt: skip
+    added = subprocess.run([sys.executable, "-m", "assistant", "add", str(note)], env=env, capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr[-800:]
+    followed = web.follow()
+    assert followed is not None and SECOND in followed.index.documents
+    answer = followed.ask("今年新招录了多少网信干部？")
+    assert answer.found and "二十名" in answer.text
