@@ -11,8 +11,8 @@ Three collections (prefix `assistant_`):
              Lite's BM25 equals bm25s's ×(k1 + 1) on these words (measured), where its own jieba
              analyzer splits words differently (百分之五 → 百分之 + 五) and so ranks differently.
   sentences  one e5 vector per sentence (COSINE) and its passage id: a passage scores as its best sentence.
-  documents  name, shard key (file SHA-256 + model + chunking + code) and listing facts; the
-             collection's description records the model, the dimension and the format.
+  documents  name, shard key (file SHA-256 + model + chunking + code) and listing facts; one row
+             records the model, the dimension and the format (Lite forgets collection descriptions).
 
 Filling: the local build embeds each new or changed document once into its shard
 (assistant/store/shards.py); `sync` then deletes from Milvus the documents whose shard changed or
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,30 +41,21 @@ from assistant.schema import Passage
 from assistant.store import shards
 from assistant.store.base import Catalogue, Terms
 from assistant.store.build import FORMAT_VERSION
-from assistant.store.local import IndexProblem
+from assistant.store.milvus_connect import MilvusBusy, MilvusProblem, connect
 
 if TYPE_CHECKING:
     from assistant.store.local import Index
 
-__all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update", "sync", "MIN_SERVER"]
+__all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update", "sync", "connect"]
 
 PREFIX = "assistant_"
 PASSAGES, SENTENCES, DOCUMENTS = (PREFIX + name for name in ("passages", "sentences", "documents"))
-MIN_SERVER = (2, 5)  # sparse vectors and the BM25 function
 K1, B = 1.5, 0.75  # bm25s's defaults: the same BM25 on both stores
 _BATCH = 1000
 _CACHE = 4096  # passages whose sentence vectors are kept in process
 _TEXT = 65535  # bytes: VARCHAR lengths count UTF-8 bytes
 _NAME = 4096  # a document name with its folders, in bytes (a Chinese character is 3)
 META = "::store::"  # the row of the documents collection that records model, dimension and format
-
-
-class MilvusProblem(IndexProblem):
-    """Milvus cannot be used as configured (down, locked, another model, too old); one line says which."""
-
-
-class MilvusBusy(MilvusProblem):
-    """Milvus Lite's folder is held by another process (which syncs itself when it follows the new build)."""
 
 
 def _encode(word: str) -> str:
@@ -79,58 +68,6 @@ def _decode(token: str) -> str:
 
 def _literal(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a Milvus string literal (quotes and backslashes escaped)
-
-
-def connect(settings: Settings) -> Any:
-    """A MilvusClient for `settings.milvus_uri`, or MilvusProblem in one line."""
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise MilvusProblem('the milvus store needs pymilvus: pip install "assistant[milvus]"') from None
-    uri = settings.milvus_uri
-    server = uri.startswith(("http://", "https://", "tcp://", "grpc://"))
-    if not server:
-        Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)  # Lite needs its folder to exist
-        if _locked_elsewhere(Path(uri).expanduser()):
-            raise MilvusBusy(f"Milvus Lite at {uri} is open in another process (one process at a time; "
-                                "several need a Milvus server)")  # fmt: skip
-    try:
-        client = MilvusClient(uri, token=settings.store_token, timeout=10) if server else MilvusClient(uri)
-        version = client.get_server_version()
-    except Exception as exc:
-        reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:160]
-        if "lock" in type(exc).__name__.lower() or "locked" in reason.lower():
-            raise MilvusBusy(f"Milvus Lite at {uri} is open in another process (one process at a time; "
-                                "several need a Milvus server)") from None  # fmt: skip
-        raise MilvusProblem(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {reason})") from None
-    numbers = re.match(r"v?(\d+)\.(\d+)", version or "")
-    if server and (numbers is None or tuple(int(n) for n in numbers.groups()) < MIN_SERVER):
-        raise MilvusProblem(f"Milvus at {uri} is version {version}; the store needs {MIN_SERVER[0]}.{MIN_SERVER[1]} or "
-                            "newer (sparse vectors, BM25)")  # fmt: skip
-    return client
-
-
-def _locked_elsewhere(path: Path) -> bool:
-    """Whether another process holds Milvus Lite's folder (its LOCK file): asked before connecting, as
-    Lite logs a traceback and pymilvus then reports only "Open local milvus failed"."""
-    try:
-        from milvus_lite.server_manager import server_manager_instance
-
-        if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):  # its key for a folder
-            return False  # this process serves it already: pymilvus reuses that server
-        import fcntl
-    except ImportError:
-        return False
-    lock = path / "LOCK"
-    if not lock.exists():
-        return False
-    with lock.open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-    return False
 
 
 def _meta(model: str, dimension: int) -> dict:
