@@ -99,10 +99,21 @@ def _one_line(exc: BaseException) -> str:
     is_flag=True,
     help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].",
 )
+@click.option(
+    "--store",
+    type=click.Choice(["local", "milvus"]),
+    help="Where passages live: local (FAISS + BM25 files, default) or milvus [env ASSISTANT_STORE; docs/stores.md].",
+)
+@click.option(
+    "--store-uri",
+    help="milvus: a file path (Milvus Lite) or http://host:19530 (server ≥ 2.5) [env ASSISTANT_STORE_URI; "
+    "default INDEX/milvus.db].",
+)
 @click.option("--llm-url", help="Server of --answerer llm (OpenAI-compatible) [env ASSISTANT_LLM_URL].")
 @click.option("--llm-model", help="Model name sent to that server [env ASSISTANT_LLM_MODEL; default local].")
 @click.pass_context
-def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, llm_url, llm_model) -> None:
+def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, store, store_uri, llm_url,
+        llm_model) -> None:  # fmt: skip
     """Answers questions about the reports in the corpus folder, quoting its sources.
 
     \b
@@ -116,8 +127,8 @@ def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, re
     """
     try:
         ctx.obj = Settings.load(corpus_dir=corpus_dir, index_dir=index_dir, model=model, cache_dir=cache_dir,
-                                encoder=encoder, on_stale="refuse" if refuse_stale else None,
-                                llm_url=llm_url, llm_model=llm_model)  # fmt: skip
+                                encoder=encoder, on_stale="refuse" if refuse_stale else None, store=store,
+                                store_uri=store_uri, llm_url=llm_url, llm_model=llm_model)  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -474,6 +485,11 @@ def index(ctx: click.Context) -> None:
 
     settings = ctx.obj
     _print_build(build(settings, Embedder(settings), _Progress()), settings)
+    if settings.store == "milvus":
+        from assistant.store import milvus
+
+        added, removed = milvus.update(settings)
+        click.echo(f"milvus: {len(added)} documents added, {len(removed)} removed → {settings.milvus_uri}")
 
 
 def _print_build(report, settings: Settings) -> None:

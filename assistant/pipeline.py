@@ -7,6 +7,7 @@ is missing or stale) and is then safe to share between threads and sessions.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from assistant import retrieve
 from assistant.answer import evidence, extractive, shaped
@@ -19,6 +20,9 @@ from assistant.schema import Answer, Hit
 from assistant.store.local import Index, Progress, ensure
 from assistant.text.words import is_stopword, normalize
 
+if TYPE_CHECKING:
+    from assistant.store.milvus import MilvusStore
+
 __all__ = ["Assistant", "QuestionError", "Turn"]
 
 
@@ -30,8 +34,13 @@ class Assistant:
     def __init__(self, settings: Settings, progress: Progress | None = None, embedder: Embedder | None = None):
         self.settings = settings
         self.embedder = embedder or Embedder(settings)
-        self.index: Index
+        self.index: Index | MilvusStore
         self.index, self.rebuilt = ensure(settings, self.embedder, progress)
+        if settings.store == "milvus":  # the local build embedded the documents; Milvus takes them from its shards
+            from assistant.store import milvus
+
+            local, self.index = self.index, milvus.open_store(settings, self.index)
+            local.close()
 
     def check(self, question: str) -> str:
         q = (question or "").strip()

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS over sentence vectors, e5 `query:`) and sparse (BM25 over jieba words).
+"""Hybrid retrieval: dense (sentence vectors, e5 `query:`) and sparse (BM25 over jieba words), through the `Store`
+protocol (assistant/store/base.py): FAISS + bm25s locally, or Milvus.
 
 1. The question's words, plus dictionary stand-ins for the words the corpus never
    uses (assistant/text/lexicon.py: `staff` → 人员, 牢骚 → 怨言), form the query.
@@ -20,7 +21,7 @@ import numpy as np
 
 from assistant.question import Question
 from assistant.schema import Hit
-from assistant.store.local import Index
+from assistant.store.base import Store, weighted_terms
 from assistant.text import lexicon
 from assistant.text.words import normalize
 
@@ -32,7 +33,7 @@ BM25_FLOOR = 5.0
 _CANDIDATES = 50  # passages per side, before fusion
 
 
-def prepare(index: Index, question: Question, encode: Callable[[str], np.ndarray]) -> Question:
+def prepare(index: Store, question: Question, encode: Callable[[str], np.ndarray]) -> Question:
     """The question with what retrieval adds: dictionary bridges for words the corpus never uses
     (content word → corpus words standing in for it) and its normalised e5 vector (with the stand-ins)."""
     bridges = lexicon.bridges(question.content, index.vocabulary, index.glossary)
@@ -49,48 +50,39 @@ def fuse(dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     return DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * s
 
 
-def search(index: Index, question: Question, top_k: int = 5, doc: str | None = None) -> list[Hit]:
-    """The `top_k` passages for a prepared `question`, best first; only from document `doc` when given."""
-    n = len(index.passages)
+def search(store: Store, question: Question, top_k: int = 5, doc: str | None = None) -> list[Hit]:
+    """The `top_k` passages for a prepared `question`, best first; only from document `doc` when given.
+
+    Each side proposes its best `depth` passages; every candidate is then scored by both sides through
+    the store (`dense_scores`, `sparse_scores`), so a store whose searches return only their top lists
+    fuses exactly as one that scores the whole corpus at once."""
+    n = store.count
     if n == 0:
         return []
     if question.vector is None:
         raise ValueError("search() needs a prepared question (retrieve.prepare)")
     expansions = tuple(lexicon.stand_ins(question.bridges))
+    terms = weighted_terms((question.words, 1.0), (expansions, EXPANSION_WEIGHT))
     depth = min(n, max(_CANDIDATES, top_k * 4))
-    bm25 = _bm25(index, question.words, n) + EXPANSION_WEIGHT * _bm25(index, expansions, n)
     if doc is not None:
-        candidates = index.document_passages(doc)  # one document: every passage of it is a candidate
+        candidates = store.document_passage_ids(doc)  # one document: every passage of it is a candidate
     else:
-        sparse_ids = [int(i) for i in np.argsort(-bm25, kind="stable")[:depth] if bm25[i] > 0]
-        candidates = list(dict.fromkeys(_dense_candidates(index, question.vector, depth) + sparse_ids))
+        sparse_ids = [i for i, score in store.sparse_search(terms, depth) if score > 0]
+        candidates = list(dict.fromkeys([i for i, _ in store.dense_search(question.vector, depth)] + sparse_ids))
     if not candidates:
         return []
 
-    dense = index.best_sentence_scores(candidates, question.vector)
-    sparse = bm25[candidates]
+    dense = store.dense_scores(candidates, question.vector)
+    sparse = store.sparse_scores(candidates, terms)
     fused = fuse(dense, sparse)
     order = sorted(range(len(candidates)), key=lambda j: (-fused[j], -dense[j]))[:top_k]
 
     wanted = dict.fromkeys(question.words + expansions)
     hits = []
     for j in order:
-        passage = index.passages[candidates[j]]
+        passage = store.passage(candidates[j])
         text = normalize(passage.indexed_text())
         matched = tuple(w for w in wanted if w in text)
         hits.append(Hit(passage, round(float(fused[j]), 4), round(float(dense[j]), 4), round(float(sparse[j]), 4),
                         matched))  # fmt: skip
     return hits
-
-
-def _dense_candidates(index: Index, vector: np.ndarray, depth: int) -> list[int]:
-    """Passages of the best-matching sentences, best first, until `depth` passages."""
-    k = min(index.dense.ntotal, depth * 4)
-    _, ids = index.dense.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
-    owners = index.sentences[:, 0]
-    return list(dict.fromkeys(int(owners[i]) for i in ids[0] if i >= 0))[:depth]
-
-
-def _bm25(index: Index, terms: tuple[str, ...], n: int) -> np.ndarray:
-    known = [t for t in terms if t in index.bm25.vocab_dict]
-    return index.bm25.get_scores(known).astype(np.float32) if known else np.zeros(n, np.float32)

@@ -10,6 +10,7 @@ said in one line and nothing is lost: the first is skipped, the second added und
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -161,7 +162,14 @@ def _rebuild(
         from assistant.encode.embedder import Embedder
 
         embedder = Embedder(settings)  # loaded only if something is to be embedded
-    return build(settings, embedder, progress, locked=True)
+    report = build(settings, embedder, progress, locked=True)
+    if settings.store == "milvus":  # Milvus follows the new build by document (assistant/store/milvus.py)
+        from assistant.store import milvus
+
+        # Milvus Lite held by another process (a web app): that one syncs when it follows the new build.
+        with contextlib.suppress(milvus.MilvusBusy):
+            milvus.update(settings)
+    return report
 
 
 def documents(settings: Settings) -> list[Entry]:

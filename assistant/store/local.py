@@ -27,7 +27,7 @@ running process (assistant/store/builds.py).
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,6 +38,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.schema import LineBox, Passage
 from assistant.store import builds
+from assistant.store.base import Catalogue, Terms
 from assistant.store.build import (
     FORMAT_VERSION,
     BuildReport,
@@ -49,7 +50,6 @@ from assistant.store.build import (
 )
 from assistant.store.builds import BuildDamaged, building
 from assistant.text import terms as user_terms
-from assistant.text.words import normalize
 
 if TYPE_CHECKING:
     import bm25s
@@ -68,7 +68,7 @@ class IndexProblem(Exception):
 
 
 @dataclass
-class Index:
+class Index(Catalogue):
     folder: Path
     manifest: dict
     passages: list[Passage]
@@ -79,29 +79,17 @@ class Index:
     bm25: bm25s.BM25
     glossary: dict[str, list[str]]
     lease: IO[bytes] | None = field(default=None, repr=False, compare=False)  # see builds.lease
+    _last_bm25: tuple = field(default=((), None), init=False, repr=False, compare=False)
 
     def close(self) -> None:
         """Release the build for clean-up (also done when the Index is garbage-collected)."""
         if self.lease is not None:
             self.lease.close()
 
-    @cached_property
-    def vocabulary(self) -> set[str]:
-        return set(self.bm25.vocab_dict)
+    # The Store protocol (assistant/store/base.py); the in-process part comes from Catalogue.
 
-    @cached_property
-    def _first_rows(self) -> np.ndarray:
-        # Sentences are stored in passage order: passage i owns rows _first_rows[i] to _first_rows[i + 1].
-        return np.searchsorted(self.sentences[:, 0], np.arange(len(self.passages) + 1))
-
-    def sentence_rows(self, passage_no: int) -> range:
-        """The rows of `sentences` (and vector ids) that belong to one passage."""
-        return range(int(self._first_rows[passage_no]), int(self._first_rows[passage_no + 1]))
-
-    def sentence_cosines(self, passage_no: int, vector: np.ndarray) -> tuple[range, np.ndarray]:
-        """The rows of one passage's sentences, and each one's cosine similarity to `vector`."""
-        rows = self.sentence_rows(passage_no)
-        return rows, self.dense.reconstruct_n(rows.start, len(rows)) @ vector
+    def sentence_vectors(self, rows: range) -> np.ndarray:
+        return self.dense.reconstruct_n(rows.start, len(rows))
 
     def best_sentence_scores(self, passage_nos: list[int], vector: np.ndarray) -> np.ndarray:
         """For each passage, the cosine similarity of its best sentence to `vector` (one batched lookup)."""
@@ -114,14 +102,47 @@ class Index:
             np.maximum.at(best, np.repeat(np.arange(len(numbers)), ends - starts), sims)
         return best
 
-    # What answering asks of the corpus as a whole (derived once, on first use).
+    def dense_scores(self, ids: Sequence[str], vector: np.ndarray) -> np.ndarray:
+        return self.best_sentence_scores([self._numbers[i] for i in ids], vector)
 
-    @cached_property
-    def _numbers(self) -> dict[str, int]:
-        return {p.id: n for n, p in enumerate(self.passages)}
+    def dense_search(self, vector: np.ndarray, depth: int) -> list[tuple[str, float]]:
+        """Passages of the best-matching sentences, best first (a passage scores as its best sentence)."""
+        k = min(self.dense.ntotal, depth * 4)
+        if k == 0:
+            return []
+        sims, rows = self.dense.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+        owners = self.sentences[:, 0]
+        best: dict[str, float] = {}
+        for sim, row in zip(sims[0], rows[0], strict=True):
+            if row >= 0:
+                best.setdefault(self.passages[owners[row]].id, float(sim))
+        return list(best.items())[:depth]
 
-    def passage_number(self, passage_id: str) -> int:
-        return self._numbers[passage_id]
+    def _bm25_all(self, terms: Terms) -> np.ndarray:
+        """BM25 of every passage (bm25s scores the whole corpus at once; the last query is kept, as a search
+        and the scores of its candidates ask for the same one)."""
+        key = tuple(sorted(terms.items()))
+        last = self._last_bm25  # one read: answers on other threads may replace it meanwhile
+        if last[0] == key:
+            return last[1]
+        scores = np.zeros(len(self.passages), np.float32)
+        by_weight: dict[float, list[str]] = {}
+        for term, weight in terms.items():
+            if term in self.bm25.vocab_dict:
+                by_weight.setdefault(weight, []).append(term)
+        for weight, known in by_weight.items():
+            scores += np.float32(weight) * self.bm25.get_scores(known).astype(np.float32)
+        self._last_bm25 = (key, scores)
+        return scores
+
+    def sparse_search(self, terms: Terms, depth: int) -> list[tuple[str, float]]:
+        scores = self._bm25_all(terms)
+        order = np.argsort(-scores, kind="stable")[:depth]
+        return [(self.passages[i].id, float(scores[i])) for i in order if scores[i] > 0]
+
+    def sparse_scores(self, ids: Sequence[str], terms: Terms) -> np.ndarray:
+        scores = self._bm25_all(terms)
+        return scores[[self._numbers[i] for i in ids]] if len(ids) else np.zeros(0, np.float32)
 
     @cached_property
     def _document_frequency(self) -> dict[str, int]:
@@ -129,42 +150,6 @@ class Index:
         indptr = np.asarray(self.bm25.scores["indptr"])
         counts = np.diff(indptr)
         return {w: int(counts[i]) for w, i in self.bm25.vocab_dict.items() if i < len(counts)}
-
-    def rarity(self, word: str) -> float:
-        """Inverse document frequency of a word among passages (unknown words are the rarest)."""
-        return math.log(1 + len(self.passages) / (self._document_frequency.get(word, 0) + 0.5))
-
-    @cached_property
-    def _documents(self) -> dict[str, str]:
-        texts: dict[str, list[str]] = {}
-        for p in self.passages:
-            texts.setdefault(p.doc, []).append(normalize(p.indexed_text()))
-        return {doc: "\n".join(parts) for doc, parts in texts.items()}
-
-    @cached_property
-    def _by_document(self) -> dict[str, list[int]]:
-        numbers: dict[str, list[int]] = {}
-        for n, p in enumerate(self.passages):
-            numbers.setdefault(p.doc, []).append(n)
-        return numbers
-
-    @property
-    def documents(self) -> list[str]:
-        """The names of the indexed documents, in index order."""
-        return list(self._by_document)
-
-    def document_passages(self, doc: str) -> list[int]:
-        """The numbers of one document's passages (empty for a name the index does not hold)."""
-        return self._by_document.get(doc, [])
-
-    def document_text(self, doc: str) -> str:
-        """A document's passages with their section paths, normalised (`words.normalize`)."""
-        return self._documents.get(doc, "")
-
-    @cached_property
-    def text(self) -> str:
-        """The whole corpus, normalised: to tell whether a name occurs anywhere at all."""
-        return "\n".join(self._documents.values())
 
 
 # --- loading and checking ------------------------------------------------------------------------
