@@ -29,7 +29,7 @@ def connect(settings: Settings) -> Any:
     try:
         from pymilvus import MilvusClient
     except ImportError:
-        raise MilvusProblem('the milvus store needs pymilvus: pip install "assistant[milvus]"') from None
+        raise MilvusProblem('the milvus store needs pymilvus: pip install "luoyang-report-assistant[milvus]"') from None
     uri = settings.milvus_uri
     server = uri.startswith(("http://", "https://", "tcp://", "grpc://"))
     if not server:
