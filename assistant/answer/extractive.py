@@ -35,6 +35,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.answer import model
+from assistant.answer.constraints import scope_of, unmet
 from assistant.answer.evidence import Reading, answer_features, coverage, holds_kind
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
@@ -82,6 +83,10 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
     """The best-scored candidate that can answer, or None."""
     usable = np.array([can_answer(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
     usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
+    if reading.question.constraints:  # 2016年 asked, 2015年 said: not an answer (answer/constraints.py)
+        usable &= np.array([bool(usable[i]) and not unmet(reading.question.constraints, reading.sentence(i),
+                                                           scope_of(reading.hits[c.hit_no].passage))
+                            for i, c in enumerate(reading.candidates)], dtype=bool)  # fmt: skip
     if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
         # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
         usable &= reading.column("number_near_counted") == 1
