@@ -99,10 +99,18 @@ def _one_line(exc: BaseException) -> str:
     is_flag=True,
     help="Fail instead of rebuilding an out-of-date index [env ASSISTANT_ON_STALE=refuse].",
 )
+@click.option(
+    "--low-confidence",
+    type=click.Choice(["refuse", "answer"]),
+    help="An answer below the refusal threshold (把握：低): refuse says not found and shows the passages "
+    "(default); answer gives it, marked 低 [env ASSISTANT_LOW_CONFIDENCE].",
+)
 @click.option("--llm-url", help="Server of --answerer llm (OpenAI-compatible) [env ASSISTANT_LLM_URL].")
 @click.option("--llm-model", help="Model name sent to that server [env ASSISTANT_LLM_MODEL; default local].")
 @click.pass_context
-def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, llm_url, llm_model) -> None:
+def cli(
+    ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, low_confidence, llm_url, llm_model
+) -> None:
     """Answers questions about the reports in the corpus folder, quoting its sources.
 
     \b
@@ -117,7 +125,7 @@ def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, re
     try:
         ctx.obj = Settings.load(corpus_dir=corpus_dir, index_dir=index_dir, model=model, cache_dir=cache_dir,
                                 encoder=encoder, on_stale="refuse" if refuse_stale else None,
-                                llm_url=llm_url, llm_model=llm_model)  # fmt: skip
+                                low_confidence=low_confidence, llm_url=llm_url, llm_model=llm_model)  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -47,6 +47,8 @@ class Resolution:
 
 ORDINALS = "一二三四五六七八九十"
 _ORDINAL = re.compile(rf"第\s*([{ORDINALS}]|\d+)\s*(?:个?方面|个?部分|点|条|项|是|种|类|个)?")
+# An ordinal inside a noun (第二批示范企业, 第三届, 第七次会议) names a thing, not a point of a list.
+_NOUN_ORDINAL = re.compile(rf"第\s*(?:[{ORDINALS}百]+|\d+)\s*[批届次期轮季章节代任号版册卷集轴阶]")
 _ELLIPSIS = re.compile(
     r"^(?:那么?|还有|那个|and|what about)?\s*(?P<other>.+?)\s*(?:呢|怎么样|如何|的情况呢)\s*[？?]?$", re.I
 )
@@ -99,7 +101,7 @@ def resolve(question: str, turns: Sequence[Turn], following: Sequence[str] = ())
     q = question.strip()
     if not turns:
         ordinal = _ORDINAL.search(q)
-        if ordinal and _is_short(q):
+        if ordinal and _is_short(q) and not _NOUN_ORDINAL.match(q, ordinal.start()):
             return Resolution(q, unclear=f"这是第一个问题，“{ordinal.group(0)}”指的是哪一点？请把问题说完整。")
         return Resolution(q)
     previous = turns[-1].answer

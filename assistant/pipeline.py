@@ -90,7 +90,8 @@ class Assistant:
         reading = self.read(
             self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
         )
-        return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        return extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked,
+                                 low_confidence=self.settings.low_confidence)  # fmt: skip
 
     def turns(self, history: Sequence[Turn | str], doc: str | None = None) -> list[Turn]:
         """The conversation as turns: earlier questions given as text are answered again, in order."""

@@ -9,16 +9,23 @@ sentence it cites (`stated_unmet`), with no exemption for what the question pres
 
 How one constraint is decided, nearest scope first:
 
-1. the sentence states it → it holds; the sentence states another value of the same kind (2015年
-   for 2016年, 第一批 for 第二批, 省委 for 市委, 男单 for 女单) → it does not;
-2. the section headings, innermost first: the same two tests (a heading "2015年工作情况" governs
-   the sentences below it);
-3. the document's title and date, then the rest of the passage: they can only confirm (a report
-   dated 2016 speaks of 2016 unless a sentence or heading says otherwise; its title naming 省委
-   and 市委 both decides nothing);
-4. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
-   a level or a qualifier the scope never mentions is not contradicted (holds) — "网民规模" of a
-   national report need not repeat 全国.
+1. the sentence states it → it holds;
+2. the sentence states another value of the same kind (2015年 for 2016年, 第一批 for 第二批, 省委
+   for 市委, 男单 for 女单) → it does not ("6家企业获评2015年…" does not answer a question about
+   2016, though it stands under the heading "2016年…工作总体情况"), unless the rest of its passage
+   states the asked year ("本届总决赛…继1987年以后…" in a passage about the 2008 finals names
+   another year in passing);
+3. the section headings, innermost first: one that states it → it holds, one that states another
+   value first → it does not (a heading "2015年工作情况" governs the sentences below it);
+4. a number (23岁, 6家) binds only there: the passage's other sentences count other things;
+5. the rest of the passage, then the document's title, date or text states it → it holds (a
+   report dated 2016 speaks of 2016; a biography names the year of a prize a few sentences before);
+6. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
+   a level or a qualifier nothing contradicts holds — "网民规模" of a national report need not
+   repeat 全国.
+
+A long first heading is the document's title (a report's "关于中央、省委…的汇报"): it can confirm,
+not contradict.
 """
 
 from __future__ import annotations
@@ -53,20 +60,27 @@ class Scope:
     """What governs a sentence besides itself: its headings (outermost first), document title and date,
     and the passage it stands in."""
 
-    section: tuple[str, ...] = ()
+    section: tuple[str, ...] = ()  # headings, a long document title left out (it is `title`)
     title: str = ""
     date: str = ""  # yyyy-mm-dd when the document's name or title carries one
     passage: str = ""
+    document: str = ""
+
+
+TITLE_CHARS = 12  # a first heading longer than this is a document's title, not a section's (as in evidence.py)
 
 
 @lru_cache(maxsize=4096)
-def scope_of(passage: Passage) -> Scope:
-    """The scope of the sentences of `passage`: its section path, its document's name as title and the
-    date in that name (`洛阳-关于…的汇报-2016-11-21.txt` is dated 2016-11-21)."""
+def scope_of(passage: Passage, document: str = "") -> Scope:
+    """The scope of the sentences of `passage` (in `document`, its whole text when known): its headings, its
+    document's name and long title as title, and the date they carry (`…的汇报-2016-11-21.txt`)."""
+    section = passage.section
     title = PurePath(passage.doc).stem
+    if section and len(section[0]) > TITLE_CHARS:
+        title, section = f"{title} {section[0]}", section[1:]
     m = _DATE.search(title)
     date = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if m else ""
-    return Scope(passage.section, title, date, passage.text)
+    return Scope(section, title, date, passage.text, document)
 
 
 @lru_cache(maxsize=8192)
@@ -77,6 +91,12 @@ def _clean(text: str) -> str:
 def _states(c: Constraint, text: str) -> bool:
     if c.kind == "time" and c.text.endswith("年"):
         return re.search(rf"(?<![\d.]){c.text[:-1]}(?!\d)", text) is not None
+    if c.kind == "ordinal" and re.fullmatch(r"第1\D", c.text) and "首" in text:
+        return True  # 第一次播出 = 首播, 第一届 = 首届
+    if c.kind == "number":  # the value, whatever its unit is called (11名 and 11人 count the same people)
+        value = _NUMBERS.fullmatch(c.text)
+        number = value[1] if value else c.text
+        return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", text) is not None
     if c.kind in ("time", "number", "ordinal"):
         return re.search(rf"(?<![\d.]){re.escape(c.text)}", text) is not None if c.text[0].isdigit() else c.text in text
     if c.kind == "entity":
@@ -127,16 +147,36 @@ def _level_rivals(level: str) -> tuple[str, ...]:
 
 def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
     """Does constraint `c` hold for `sentence` in `scope`? (the steps of the module's docstring)"""
-    for layer in (sentence, *reversed(scope.section)):
-        text = _clean(layer)
+    own = _clean(sentence)
+    if _states(c, own):
+        return True
+    passage = _clean(scope.passage) if scope.passage and c.kind != "number" else ""
+    if _contradicts(c, own):
+        # "本届总决赛…继1987年以后…" in a passage about 2008年NBA总决赛 names another year in passing
+        # (a year only: a sentence naming 市委 where 省委 is asked speaks of another body)
+        return c.kind == "time" and bool(passage) and _states(c, passage)
+    for heading in reversed(scope.section):
+        text = _clean(heading)
         if _states(c, text):
             return True
         if _contradicts(c, text):
             return False
-    for layer in (scope.title, scope.date.replace("-", "年", 1), scope.passage):
+    if c.kind == "number":  # a count or measure binds in its own sentence (or heading): 23岁 elsewhere in
+        return False  # the passage is another sentence's fact
+    if passage and _states(c, passage):
+        return True
+    for layer in (scope.title, _date_words(scope.date), scope.document):
         if layer and _states(c, _clean(layer)):
             return True
     return c.kind not in _MUST_BE_STATED
+
+
+def _date_words(date: str) -> str:
+    """2016-11-21 → 2016年11月21日, as a sentence would state it."""
+    if not date:
+        return ""
+    y, m, d = date.split("-")
+    return f"{y}年{int(m)}月{int(d)}日"
 
 
 def unmet(asked: Iterable[Constraint], sentence: str, scope: Scope = Scope()) -> tuple[Constraint, ...]:

@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
 __all__ = [
-    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "answer", "can_answer", "choose",
+    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "LowConfidence", "answer", "can_answer", "choose",
     "missing_terms", "not_found_text", "pick", "quote",
 ]  # fmt: skip
 
@@ -85,12 +85,17 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
     usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
     if reading.question.constraints:  # 2016年 asked, 2015年 said: not an answer (answer/constraints.py)
         usable &= np.array([bool(usable[i]) and not unmet(reading.question.constraints, reading.sentence(i),
-                                                           scope_of(reading.hits[c.hit_no].passage))
+                                                           _scope(reading, c.hit_no))
                             for i, c in enumerate(reading.candidates)], dtype=bool)  # fmt: skip
     if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
         # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
         usable &= reading.column("number_near_counted") == 1
     return int(np.argmax(np.where(usable, scores, -np.inf))) if usable.any() else None
+
+
+def _scope(reading: Reading, hit_no: int):
+    passage = reading.hits[hit_no].passage
+    return scope_of(passage, reading.documents.get(passage.doc, ""))
 
 
 def can_answer(sentence: str, question: Question) -> bool:
@@ -126,8 +131,16 @@ class Corpus(Protocol):
     def rarity(self, word: str) -> float: ...
 
 
-def answer(reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None = None) -> Answer:
-    """The extractive answer to `reading.question` (already resolved from any follow-up)."""
+LowConfidence = Literal["refuse", "answer"]
+
+
+def answer(
+    reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None = None, low_confidence: LowConfidence = "refuse"
+) -> Answer:
+    """The extractive answer to `reading.question` (already resolved from any follow-up).
+
+    A chosen sentence below the refusal threshold (把握：低) is given only with `low_confidence="answer"`;
+    by default the answer is "not found" with the candidates as related passages."""
     question = reading.question
     asked = question.text if asked is None else asked
     missing = missing_terms(question, corpus.text)
@@ -136,7 +149,7 @@ def answer(reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None =
     shown = order[:top_k]
     sources = [Source(rank=n + 1, hit=reading.hits[h]) for n, h in enumerate(shown)]
     evidence = _evidence(choice)
-    if missing or not choice.found:
+    if missing or choice.best is None or not (choice.found or low_confidence == "answer"):
         reason = "missing" if missing else ("no sentence of the asked kind" if choice.best is None else "unlikely")
         return Answer(asked, False, not_found_text(reason, question, missing), tuple(sources), question.text,
                       missing, evidence=evidence, confidence=round(choice.confidence, 4))  # fmt: skip

@@ -9,10 +9,14 @@ It starts from the extractive answer and only ever improves on it:
   and its neighbours, the closest sentences of the others), marked as data, not instructions;
 - when the model says the passages do not answer, the answer is "not found" (`found=False`,
   the passages shown as related only);
-- every sentence must be supported by a source it cites (`grounding.supports`), links must
-  come from the cited sources, and an answer to 多少/何时 must give a number or time
-  (`extractive.can_answer`); an answer that fails is replaced by the extractive one with a
-  note, and so is any failure of the server (`llm_server.LLMError`).
+- every sentence must be supported by a source it cites (`grounding.supports`), every year,
+  number, body, level, ordinal and qualifier it states included, whatever the question
+  presupposed (`answer/constraints.py`); a sentence without support is removed (with a note).
+  When none is left, the answer is "not found" if a removed sentence stated the question's
+  premise as a source's fact, else the extractive one with a note. Links must come from the
+  cited sources, and an answer to 多少/何时 must give a number or time (`extractive.can_answer`);
+  an answer that fails that is replaced by the extractive one with a note, and so is any
+  failure of the server (`llm_server.LLMError`).
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ from assistant.question import analyse
 from assistant.schema import SECTION_SEP, Answer, Hit, Passage, Source
 
 __all__ = [
+    "NOTE_PREMISE",
     "NOTE_REFUSED",
+    "NOTE_TRIMMED",
     "NOTE_UNGROUNDED",
     "NOT_FOUND",
     "PLAN",
@@ -75,6 +81,8 @@ REFUSAL = "资料中没有找到答案。"
 NOT_FOUND = "报告中没有找到这个问题的答案。下面的段落与问题相关，但不是答案。"
 NOTE_REFUSED = "语言模型判断检索到的段落不能回答这个问题。"
 NOTE_UNGROUNDED = "语言模型的回答在来源中找不到依据" + FALLBACK
+NOTE_TRIMMED = "语言模型回答中来源不支持的句子已删去。"
+NOTE_PREMISE = "语言模型的回答把问题里的条件（年份、机构、级别等）当成了来源所说，来源并没有这样说。"
 NOTE_OFF_KIND = "语言模型的回答没有给出所问的数量或时间" + FALLBACK
 _DATA_OPEN, _DATA_CLOSE = "<资料>", "</资料>"
 
@@ -140,13 +148,18 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
         return not_found(answer)
     question = answer.resolved_question or answer.question
     grounded = ground(text, answer.sources, question=question, encode=encode)
-    if grounded.unsupported or not grounded.supported:  # one claim without support sinks the answer
-        return replace(answer, note=NOTE_UNGROUNDED)
-    if not can_answer(strip_markers(grounded.text), analyse(question)):  # true, but not what was asked
+    if not grounded.supported:
+        if grounded.broken:  # the question's premise stated as the sources' fact: they do not answer it
+            return replace(not_found(answer), note=NOTE_PREMISE)
+        return replace(answer, note=NOTE_UNGROUNDED)  # nothing the model wrote holds: the quote stands
+    # What no cited source supports is not shown; what is left is shown cited (issue 26).
+    shown = grounded.kept if grounded.unsupported else grounded.text
+    if not can_answer(strip_markers(shown), analyse(question)):  # true, but not what was asked
         return replace(answer, note=NOTE_OFF_KIND)
-    cited = {int(n) for n in _MARKER.findall(grounded.text)}
+    cited = {int(n) for n in _MARKER.findall(shown)}
     sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)
-    return replace(answer, text=grounded.text, sources=sources, answerer="llm", note="")
+    note = NOTE_TRIMMED if grounded.unsupported else ""
+    return replace(answer, text=shown, sources=sources, answerer="llm", note=note)
 
 
 def not_found(answer: Answer) -> Answer:
