@@ -109,7 +109,16 @@ def _one_line(exc: BaseException) -> str:
 @click.option("--llm-model", help="Model name sent to that server [env ASSISTANT_LLM_MODEL; default local].")
 @click.pass_context
 def cli(
-    ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, low_confidence, llm_url, llm_model
+    ctx: click.Context,
+    corpus_dir,
+    index_dir,
+    model,
+    cache_dir,
+    encoder,
+    refuse_stale,
+    low_confidence,
+    llm_url,
+    llm_model,
 ) -> None:
     """Answers questions about the reports in the corpus folder, quoting its sources.
 

@@ -300,7 +300,9 @@ _YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?:年(?!代)|(?=[-/.]\d{1,2}[
 _MONTH_DAY = re.compile(r"(?<![\d.])(1[0-2]|0?[1-9])月(?:(3[01]|[12]\d|0?[1-9])[日号])?")
 _ORDINAL_C = re.compile(rf"第(\d+|{_CN_NUMERAL})([批届次期轮号个项条款章节位名季])")
 # A number that counts or measures something (a year and an ordinal are other constraints).
-UNITS = "%％万亿千百个家起次条人年月日项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队元米公里吨亩户台"
+UNITS = (
+    "%％万亿千百个家起次条人年月日项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队元米公里吨亩户台"
+)
 _NUMBER_C = re.compile(rf"(?<![\d.第])(\d+(?:\.\d+)?)\s*([{UNITS}])")
 # A level: of government (省/市/县/区 + a body or 级) or of reach (全国/全省/全市, 中央, 国家级).
 LEVEL_PREFIXES = ("中央", "国家", "省", "市", "县", "区", "乡", "镇", "村")
@@ -312,7 +314,8 @@ _LEVEL_C = re.compile(
 )
 # Qualifiers that exclude each other: a sentence stating another member of the group does not answer.
 QUALIFIER_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("上半年", "下半年", "全年", "首日", "第一季度", "第二季度", "第三季度", "第四季度", "一季度", "二季度", "三季度", "四季度"),
+    ("上半年", "下半年", "全年", "首日", "第一季度", "第二季度", "第三季度", "第四季度",
+     "一季度", "二季度", "三季度", "四季度"),
     ("男子", "女子"),
     ("男单", "女单", "男双", "女双", "混双"),
     ("最高", "最低"),

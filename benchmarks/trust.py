@@ -68,8 +68,10 @@ def rows_of(name: str, limit: int | None = None) -> list[dict]:
             hit_no, start, end = extractive.quote(reading, choice.best, assistant.index.rarity)
             text = reading.hits[hit_no].passage.text[start:end]
             t = _norm(text)
-            right = bool(q.get("answerable", True)) and len(t) <= 200 and all(
-                any(_norm(a) in t for a in alts) for alts in q.get("answer_any", [])
+            right = (
+                bool(q.get("answerable", True))
+                and len(t) <= 200
+                and all(any(_norm(a) in t for a in alts) for alts in q.get("answer_any", []))
             )
         rows.append({
             "set": name, "id": q["id"], "type": q.get("type", ""), "answerable": bool(q.get("answerable", True)),
@@ -153,7 +155,8 @@ def _write(figures: dict, threshold: float, edges, path: Path) -> None:
         "A band's cell: answers given in it, share right.",
         "",
         "| set | questions | answer | false refusal | refused | wrong answers | "
-        + " | ".join(f"把握 {label}" for label in labels) + " |",
+        + " | ".join(f"把握 {label}" for label in labels)
+        + " |",
         "|---|---|---|---|---|---|" + "---|" * len(labels),
     ]
     for name, f in figures.items():

@@ -26,7 +26,8 @@ from assistant.question import analyse, covered_characters
 from assistant.schema import Passage, Source
 from assistant.text.words import normalize
 
-__all__ = ["Encode", "Grounded", "Memo", "breaks_constraint", "content", "ground", "is_instruction", "split_sentences", "strip_links",
+__all__ = ["Encode", "Grounded", "Memo", "breaks_constraint", "content",
+           "ground", "is_instruction", "split_sentences", "strip_links",
            "strip_markers", "supports", "without_instructions"]  # fmt: skip
 
 Encode = Callable[[list[str]], np.ndarray]  # texts → L2-normalised rows

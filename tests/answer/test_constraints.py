@@ -34,7 +34,8 @@ def test_constraints_are_what_the_question_states(question: str, expected: set[t
 
 
 def test_questions_without_constraints_have_none() -> None:
-    for question in ("安全和发展之间是什么关系？", "一是什么？", "统一战线工作要做好哪些人的工作？", "今年有什么新变化？"):
+    questions = ("安全和发展之间是什么关系？", "一是什么？", "统一战线工作要做好哪些人的工作？", "今年有什么新变化？")
+    for question in questions:
         assert [c for c in constraints(question) if c.kind != "entity"] == [], question
 
 
