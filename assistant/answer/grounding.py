@@ -51,7 +51,7 @@ class Grounded:
     unsupported: tuple[str, ...]  # sentences that no source supports (without markers)
     supported: int  # sentences that state something and are supported by a source they now cite
     kept: str = ""  # `text` without the unsupported sentences: what may be shown as cited
-    broken: tuple[str, ...] = ()  # unsupported sentences stating a year, body, level … their source does not
+    broken: tuple[str, ...] = ()  # unsupported sentences stating a year, body, level … a source they cite does not
 
 
 def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode | None = None) -> bool:
@@ -163,7 +163,7 @@ def ground(text: str, sources: Sequence[Source], *, question: str = "", encode: 
             kept_out.append(out[-1])
         else:
             unsupported.append(claim.strip())
-            if any(breaks_constraint(claim, by_rank[r].hit.passage) for r in cited or list(by_rank)):
+            if cited and any(breaks_constraint(claim, by_rank[r].hit.passage) for r in cited):
                 broken.append(claim.strip())
     return Grounded("".join(out).strip(), tuple(unsupported), supported, "".join(kept_out).strip(), tuple(broken))
 

@@ -22,7 +22,9 @@ from assistant.answer import llm_local
 from assistant.answer.llm import (
     NOT_FOUND,
     NOTE_OFF_KIND,
+    NOTE_PREMISE,
     NOTE_REFUSED,
+    NOTE_TRIMMED,
     NOTE_UNGROUNDED,
     PLAN,
     REFUSAL,
@@ -162,11 +164,28 @@ def test_a_supported_answer_keeps_the_used_sentence_of_cited_sources_only() -> N
     assert done.sources[1].used == answer.sources[1].used
 
 
-def test_an_answer_with_an_unsupported_claim_is_replaced_by_the_extractive_one() -> None:
+def test_an_answer_with_nothing_supported_is_replaced_by_the_extractive_one() -> None:
     answer = _extractive(STAFF_QUESTION)
-    for reply in ("洛阳是十三朝古都。牡丹花会每年四月举行。", "市委网信办仅有在编人员11人[2]。其主任是张三[2]。"):
-        done = final(answer, reply)
-        assert (done.text, done.answerer, done.note) == (answer.text, "extractive", NOTE_UNGROUNDED)
+    done = final(answer, "洛阳是十三朝古都。牡丹花会每年四月举行。")
+    assert (done.text, done.answerer, done.note) == (answer.text, "extractive", NOTE_UNGROUNDED)
+
+
+def test_an_unsupported_sentence_is_removed_and_the_supported_ones_kept() -> None:
+    answer = _extractive(STAFF_QUESTION)
+    done = final(answer, "市委网信办仅有在编人员11人[2]。其主任是张三[2]。")
+    assert (done.text, done.answerer, done.note, done.found) == (
+        "市委网信办仅有在编人员11人[2]。",
+        "llm",
+        NOTE_TRIMMED,
+        True,
+    )
+
+
+def test_the_questions_premise_stated_as_the_sources_fact_is_not_found() -> None:
+    answer = _extractive(STAFF_QUESTION)
+    done = final(answer, "省委网信办仅有在编人员11人[2]。")  # the source says 市委
+    assert not done.found and done.note == NOTE_PREMISE and done.text == NOT_FOUND
+    assert all(s.used == () for s in done.sources)
 
 
 def test_a_supported_answer_without_the_asked_quantity_is_replaced_by_the_extractive_one() -> None:
