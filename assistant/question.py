@@ -71,7 +71,7 @@ class Constraint:
     """Something the question states that a right answer must agree with: 2016年, 30%, 市委, 县级, 第三次, 全国."""
 
     kind: ConstraintKind
-    text: str  # as the question writes it
+    text: str  # as the question states it, normalised: Chinese numerals as digits (第二批 → 第2批, 二〇一六年 → 2016年)
 
 
 @dataclass(frozen=True)

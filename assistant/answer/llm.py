@@ -71,6 +71,10 @@ class Plan:
     prompt_chars: int = 200  # … this much text in all (the extractive answer's sentence always) …
     piece_chars: int = 120  # … a longer sentence cut to its clauses closest to the question
     max_tokens: int = 160  # one to three short sentences; a cut-off last sentence is dropped
+    # The question's constraints listed after it, with the rule that a passage stating another year, body or
+    # level does not answer (issue 26). Off until measured to help (docs/trust.md): the answer stage already
+    # drops such passages' sentences, and grounding removes what breaks one.
+    constraints: bool = False
 
 
 PLAN = Plan()
@@ -213,9 +217,8 @@ def build_messages(answer: Answer, plan: Plan = PLAN) -> list[dict[str, str]]:
         section = source.hit.passage.section
         heading = _heading(section[-1:] if one_document else section) if plan.trim else SECTION_SEP.join(section)
         blocks.append(f"[{source.rank}]{_as_data(f'（{_one_line(heading)}）' if heading else '')}{_as_data(text)}")
-    messages.append(
-        {"role": "user", "content": _user_turn("\n".join(blocks), answer.resolved_question or answer.question)}
-    )
+    question = answer.resolved_question or answer.question
+    messages.append({"role": "user", "content": _user_turn("\n".join(blocks), question, plan.constraints)})
     return messages
 
 
@@ -232,8 +235,13 @@ def _heading(section: tuple[str, ...], chars: int = HEADING_CHARS) -> str:
     return SECTION_SEP.join(h if len(h) <= chars else h[: chars - 1] + "…" for h in kept)
 
 
-def _user_turn(sources: str, question: str) -> str:
-    return f"{_DATA_OPEN}\n{sources}\n{_DATA_CLOSE}\n问题：{_one_line(question)}"
+def _user_turn(sources: str, question: str, constraints: bool = False) -> str:
+    turn = f"{_DATA_OPEN}\n{sources}\n{_DATA_CLOSE}\n问题：{_one_line(question)}"
+    stated = [c.text for c in analyse(question).constraints] if constraints else []
+    if stated:
+        turn += (f"\n问题中的条件：{'、'.join(stated)}。资料说的若是别的年份、机构、级别或届次，"
+                 f"只回答：{REFUSAL}")  # fmt: skip
+    return turn
 
 
 def _as_data(text: str) -> str:
