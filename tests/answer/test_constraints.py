@@ -114,3 +114,27 @@ def test_a_same_topic_near_miss_is_refused_and_its_control_answered(assistant: A
 def test_another_level_or_meeting_is_refused(assistant: Assistant) -> None:
     assert assistant.ask("省委网信办目前有多少在编人员？").found is False
     assert assistant.ask("市委网信办目前有多少在编人员？").found is True
+
+
+@pytest.mark.slow
+def test_a_low_confidence_answer_is_refused_unless_asked_for(assistant: Assistant, settings) -> None:
+    from assistant.config import Settings
+    from assistant.render import confidence_label
+
+    question = "What are the main problems of the city's cyberspace work?"  # no bridge reaches 问题/不足
+    refused = assistant.ask(question)
+    assert not refused.found and refused.sources  # the candidates shown as related passages
+    assert settings.low_confidence == "refuse"
+    asking = Assistant(settings.with_(low_confidence="answer"))
+    given = asking.ask(question)
+    assert given.found and confidence_label(given.confidence) == "低"
+    assert Settings.load({"ASSISTANT_LOW_CONFIDENCE": "answer"}).low_confidence == "answer"
+    with pytest.raises(ValueError, match="low_confidence"):
+        Settings.load({"ASSISTANT_LOW_CONFIDENCE": "maybe"})
+
+
+@pytest.mark.slow
+def test_english_questions_are_answered_through_the_bridges_or_refused(assistant: Assistant) -> None:
+    right = assistant.ask("How many staff positions does the municipal cyberspace office have?")
+    assert right.found and "11" in right.text
+    assert not assistant.ask("What is the population of Luoyang?").found
