@@ -48,7 +48,7 @@ from assistant.question import (
 from assistant.schema import Passage
 from assistant.text.words import normalize
 
-__all__ = ["Scope", "holds", "scope_of", "stated_unmet", "unmet"]
+__all__ = ["Scope", "contradicted", "holds", "scope_of", "stated_unmet", "unmet"]
 
 # Kinds that must be stated somewhere in scope; the others need only not be contradicted.
 _MUST_BE_STATED = frozenset(("time", "number", "ordinal", "entity"))
@@ -169,6 +169,14 @@ def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
         if layer and _states(c, _clean(layer)):
             return True
     return c.kind not in _MUST_BE_STATED
+
+
+def contradicted(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
+    """Does `sentence`, or a heading over it, state another value of the constraint (and it does not hold)?
+    Weaker than `not holds`: silence is not contradiction (a cited passage need not carry its document's year)."""
+    if holds(c, sentence, scope):
+        return False
+    return any(_contradicts(c, _clean(text)) for text in (sentence, *scope.section))
 
 
 def _date_words(date: str) -> str:

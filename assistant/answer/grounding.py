@@ -26,7 +26,7 @@ from assistant.question import analyse, covered_characters
 from assistant.schema import Passage, Source
 from assistant.text.words import normalize
 
-__all__ = ["Encode", "Grounded", "Memo", "breaks_constraint", "content",
+__all__ = ["Encode", "Grounded", "Memo", "breaks_constraint", "content", "question_unmet",
            "ground", "is_instruction", "split_sentences", "strip_links",
            "strip_markers", "supports", "without_instructions"]  # fmt: skip
 
@@ -105,6 +105,29 @@ def _claim_scope(passage: Passage) -> Scope:
     sentences (a claim takes its year from the sentence it cites, or that sentence's heading)."""
     scope = scope_of(passage)
     return Scope(scope.section, scope.title, scope.date)
+
+
+def _closest(claim: str, passage: Passage) -> str:
+    text = content(claim)
+    sentences = _passage_sentences(without_instructions(passage.text))
+    if not text or not sentences:
+        return ""
+    return max(sentences, key=lambda s: sum(covered_characters(text, content(s))))
+
+
+def question_unmet(text: str, sources: Sequence[Source], question: str) -> tuple:
+    """The constraints of `question` that every sentence a generated answer `text` cites contradicts (in its
+    scope): asked about 省委, an answer citing a sentence about 市委 does not answer it, however true."""
+    asked = analyse(question).constraints
+    by_rank = {s.rank: s.hit.passage for s in sources}
+    cited = [(strip_markers(sentence), by_rank[int(n)]) for sentence in split_sentences(text)
+             for n in _MARKER.findall(sentence) if int(n) in by_rank]  # fmt: skip
+    if not asked or not cited:
+        return ()
+    from assistant.answer.constraints import contradicted
+
+    return tuple(c for c in asked
+                 if all(contradicted(c, _closest(claim, p), scope_of(p)) for claim, p in cited))  # fmt: skip
 
 
 def breaks_constraint(claim: str, passage: Passage) -> bool:

@@ -33,6 +33,7 @@ from assistant.answer.grounding import (
     content,
     ground,
     is_instruction,
+    question_unmet,
     split_sentences,
     strip_links,
     strip_markers,
@@ -158,6 +159,8 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
         return replace(answer, note=NOTE_UNGROUNDED)  # nothing the model wrote holds: the quote stands
     # What no cited source supports is not shown; what is left is shown cited (issue 26).
     shown = grounded.kept if grounded.unsupported else grounded.text
+    if question_unmet(shown, answer.sources, question):  # true of the sources, but of another year, body, level
+        return replace(not_found(answer), note=NOTE_PREMISE)
     if not can_answer(strip_markers(shown), analyse(question)):  # true, but not what was asked
         return replace(answer, note=NOTE_OFF_KIND)
     cited = {int(n) for n in _MARKER.findall(shown)}

@@ -138,3 +138,14 @@ def test_english_questions_are_answered_through_the_bridges_or_refused(assistant
     right = assistant.ask("How many staff positions does the municipal cyberspace office have?")
     assert right.found and "11" in right.text
     assert not assistant.ask("What is the population of Luoyang?").found
+
+
+def test_an_answer_citing_another_body_does_not_answer_the_question() -> None:
+    from assistant.answer.grounding import question_unmet
+
+    sources = [_source(REPORT_2015), _source("目前市委网信办仅有在编人员 11 人，人员较少。", 2)]
+    assert [c.text for c in question_unmet("市委网信办有在编人员11人[2]。", sources, "省委网信办有多少在编人员？")] == [
+        "省委"
+    ]
+    assert question_unmet("市委网信办有在编人员11人[2]。", sources, "市委网信办有多少在编人员？") == ()
+    assert question_unmet("市委网信办有在编人员11人[2]。", sources, "2016年市委网信办有多少在编人员？") == ()

@@ -437,3 +437,14 @@ def test_pipeline_streams_a_grounded_answer_with_the_extractive_sources(llm_assi
 def test_pipeline_does_not_call_the_model_when_the_report_does_not_answer(llm_assistant) -> None:
     steps = list(llm_assistant.answers("郑州市委网信办有多少在编人员？", answerer="llm"))
     assert len(steps) == 1 and steps[0].answerer == "extractive" and not steps[0].found
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("question", ["省委网信办目前有多少在编人员？", "2013年，市委网信办有多少在编人员？"])
+def test_a_near_miss_is_refused_even_when_the_model_is_asked(llm_settings: Settings, encode, question: str) -> None:
+    """Issue 26: the passages speak of the 市委网信办 (in a report dated 2016); asked of another body or year,
+    the answer is "not found" — the model refuses, or what it writes under the question's premise is removed."""
+    answer = _extractive(question)  # as if the answer stage had found the staff sentence
+    done = list(generate(answer, llm_settings, encode))[-1]
+    assert not done.found, done.text
+    assert done.note in (NOTE_REFUSED, NOTE_PREMISE, NOTE_UNGROUNDED) or done.answerer == "extractive"
