@@ -375,8 +375,10 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
     lines.append(f"| dev (never learned from) | answer {s['answer']}, false refusal {s['false_refusal']}, "
                  f"refused {s['refused']} |")  # fmt: skip
     labels = ("高", "中", "低")
-    lines += ["", "把握 bands out of fold (高 from render.HIGH, 中 from the threshold; 低 is refused unless asked "
-              "for): answers given in the band, share right.", "", "| set | " + " | ".join(labels) + " |",
+    from assistant.render import HIGH
+
+    lines += ["", f"把握 bands out of fold (高 from render.HIGH = {HIGH}, 中 from the threshold; 低 is refused unless "
+              "asked for): answers given in the band, share right.", "", "| set | " + " | ".join(labels) + " |",
               "|---|---|---|---|"]  # fmt: skip
     for name, s in figures["out_of_fold"].items():
         lines.append(f"| {name} | " + " | ".join(f"{n}, {p}" for n, p in (s["bands"][b] for b in labels)) + " |")
