@@ -14,7 +14,7 @@ sentence (`extractive.choose`); the row keeps whether a sentence was chosen, the
 name of the question, the probability, and whether the quoted answer is right (the shared scorer's
 rule). From the rows, with the shipped threshold: answer, false refusal and refused per set, and for
 each 把握 band (`render.confidence_bands`) the share of the answers it labels that are right.
-Writes benchmarks/results/trust.md and trust.jsonl (the rows).
+Writes benchmarks/results/trust.md (the rows to .work/trust-rows.jsonl).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     from assistant.render import confidence_bands
 
     args.out.mkdir(parents=True, exist_ok=True)
-    cache = args.out / "trust.jsonl"
+    cache = WORK / "trust-rows.jsonl"  # the rows (large, not committed): --reuse reads them
     rows: list[dict] = []
     if args.reuse and cache.is_file():
         rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
