@@ -109,11 +109,17 @@ def _one_line(exc: BaseException) -> str:
     help="milvus: a file path (Milvus Lite) or http://host:19530 (server ≥ 2.5) [env ASSISTANT_STORE_URI; "
     "default INDEX/milvus.db].",
 )
+@click.option(
+    "--low-confidence",
+    type=click.Choice(["refuse", "answer"]),
+    help="An answer below the refusal threshold (把握：低): refuse says not found and shows the passages "
+    "(default); answer gives it, marked 低 [env ASSISTANT_LOW_CONFIDENCE].",
+)
 @click.option("--llm-url", help="Server of --answerer llm (OpenAI-compatible) [env ASSISTANT_LLM_URL].")
 @click.option("--llm-model", help="Model name sent to that server [env ASSISTANT_LLM_MODEL; default local].")
 @click.pass_context
-def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, store, store_uri, llm_url,
-        llm_model) -> None:  # fmt: skip
+def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, refuse_stale, store, store_uri,
+        low_confidence, llm_url, llm_model) -> None:  # fmt: skip
     """Answers questions about the reports in the corpus folder, quoting its sources.
 
     \b
@@ -128,7 +134,8 @@ def cli(ctx: click.Context, corpus_dir, index_dir, model, cache_dir, encoder, re
     try:
         ctx.obj = Settings.load(corpus_dir=corpus_dir, index_dir=index_dir, model=model, cache_dir=cache_dir,
                                 encoder=encoder, on_stale="refuse" if refuse_stale else None, store=store,
-                                store_uri=store_uri, llm_url=llm_url, llm_model=llm_model)  # fmt: skip
+                                store_uri=store_uri, low_confidence=low_confidence, llm_url=llm_url,
+                                llm_model=llm_model)  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 

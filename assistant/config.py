@@ -45,6 +45,9 @@ class Settings:
     approx_threshold: int = 20_000  # sentence vectors; exact FAISS search up to here, IVF-Flat above
     on_stale: str = "rebuild"  # or "refuse": an out-of-date index is an error
     answerer: str = "extractive"  # or "llm"
+    # An answer whose chance of being right is below the refusal threshold (把握：低): "refuse" says not found
+    # and shows the candidates as related passages; "answer" gives it, labelled 低 (CLI --low-confidence).
+    low_confidence: str = "refuse"
     llm_url: str = "http://127.0.0.1:8088/v1"
     llm_model: str = "local"
     llm_api_key: str = ""
@@ -82,6 +85,8 @@ class Settings:
             raise ValueError(f"store must be one of {', '.join(STORES)}, got {self.store!r}")
         if self.answerer not in ("extractive", "llm"):
             raise ValueError(f"answerer must be 'extractive' or 'llm', got {self.answerer!r}")
+        if self.low_confidence not in ("refuse", "answer"):
+            raise ValueError(f"low_confidence must be 'refuse' or 'answer', got {self.low_confidence!r}")
         if not self.max_file_mb > 0:
             raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if not self.web_answerers or set(self.web_answerers) - {"extractive", "llm"}:

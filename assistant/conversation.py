@@ -63,6 +63,8 @@ _ORDINAL = re.compile(rf"第\s*([{ORDINALS}]|\d+)\s*(?:个?方面|个?部分|点
 # The last item (最后一项/最后一点), and asking to hear more of one (具体说说第三点, 展开讲讲第二条).
 _LAST = re.compile(r"最后(?:一)?(?:个方面|个部分|点|条|项|个)")
 _EXPAND = re.compile(r"^(?:请)?(?:具体|详细|展开|再)?(?:说说|讲讲|谈谈|介绍一下|说一下|讲一下|展开说|展开讲)?")
+# An ordinal inside a noun (第二批示范企业, 第三届, 第七次会议) names a thing, not a point of a list.
+_NOUN_ORDINAL = re.compile(rf"第\s*(?:[{ORDINALS}百]+|\d+)\s*[批届次期轮季章节代任号版册卷集轴阶]")
 _ELLIPSIS = re.compile(
     r"^(?:那么?|还有|那个|and|what about)?\s*(?P<other>.+?)\s*(?:呢|怎么样|如何|的情况呢)\s*[？?]?$", re.I
 )
@@ -123,7 +125,7 @@ def resolve(
     q = question.strip()
     if not turns:
         ordinal = _ORDINAL.search(q)
-        if ordinal and _is_short(q):
+        if ordinal and _is_short(q) and not _NOUN_ORDINAL.match(q, ordinal.start()):
             return Resolution(q, unclear=f"这是第一个问题，“{ordinal.group(0)}”指的是哪一点？请把问题说完整。")
         return Resolution(q)
     previous = turns[-1].answer

@@ -107,7 +107,8 @@ class Assistant:
         reading = self.read(
             self.question(resolution.text), self._focus(resolution.focus), self._near(resolution.near), doc
         )
-        fact = extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked)
+        fact = extractive.answer(reading, self.index, top_k or self.settings.top_k, asked=asked,
+                                 low_confidence=self.settings.low_confidence)  # fmt: skip
         return shaped.answer(reading, self.index, fact)  # a list, the outline, a summary, a reason: in that shape
 
     def turns(self, history: Sequence[Turn | str], doc: str | None = None) -> list[Turn]:

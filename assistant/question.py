@@ -37,6 +37,7 @@ __all__ = [
     "Constraint",
     "Question",
     "analyse",
+    "constraints",
     "covered_characters",
     "proper_names",
     "is_english",
@@ -72,7 +73,7 @@ class Constraint:
     """Something the question states that a right answer must agree with: 2016年, 30%, 市委, 县级, 第三次, 全国."""
 
     kind: ConstraintKind
-    text: str  # as the question writes it
+    text: str  # as the question states it, normalised: Chinese numerals as digits (第二批 → 第2批, 二〇一六年 → 2016年)
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,113 @@ def phrase_coverage(phrase: str, text: str, shortest: int = 2) -> float:
     return sum(covered) / len(covered) if covered else 0.0
 
 
+# --- constraints ---------------------------------------------------------------------------------
+
+# Only what a question states explicitly and a sentence can be checked against by rule: a year, a
+# month/day, a number with its unit, an ordinal with its measure word, a level of government or of a
+# body (省委 vs 市委), a contrastive qualifier (女单/男单, 上半年/全年), a proper name. Chinese numerals
+# are read as digits (二〇一六年 = 2016年, 第三次 = 第3次) both here and in `answer/constraints.py`.
+_CN_DIGIT = "〇零一二两三四五六七八九"
+_CN_NUMERAL = f"[{_CN_DIGIT}十百千]+"
+_YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?:年(?!代)|(?=[-/.]\d{1,2}[-/.]\d))")
+_MONTH_DAY = re.compile(r"(?<![\d.])(1[0-2]|0?[1-9])月(?:(3[01]|[12]\d|0?[1-9])[日号])?")
+_ORDINAL_C = re.compile(rf"第(\d+|{_CN_NUMERAL})([批届次期轮号个项条款章节位名季])")
+# A number that counts or measures something (a year and an ordinal are other constraints).
+UNITS = (
+    "%％万亿千百个家起次条人年月日项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队元米公里吨亩户台"
+)
+_NUMBER_C = re.compile(rf"(?<![\d.第])(\d+(?:\.\d+)?)\s*([{UNITS}])")
+# A level: of government (省/市/县/区 + a body or 级) or of reach (全国/全省/全市, 中央, 国家级).
+LEVEL_PREFIXES = ("中央", "国家", "省", "市", "县", "区", "乡", "镇", "村")
+LEVEL_BODIES = ("委", "政府", "级", "网信办", "人大", "政协", "纪委", "领导小组", "委员会", "党委", "财政", "公安")
+_LEVEL_C = re.compile(
+    r"(?:全(?:国|省|市|县|区)|中央|国家级|国务院)|(?<![城都])(?:省|市|县|区)(?:"
+    + "|".join(sorted(LEVEL_BODIES, key=len, reverse=True))
+    + ")"
+)
+# Qualifiers that exclude each other: a sentence stating another member of the group does not answer.
+QUALIFIER_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("上半年", "下半年", "全年", "首日", "第一季度", "第二季度", "第三季度", "第四季度",
+     "一季度", "二季度", "三季度", "四季度"),
+    ("男子", "女子"),
+    ("男单", "女单", "男双", "女双", "混双"),
+    ("最高", "最低"),
+    ("最大", "最小"),
+    ("最早", "最晚", "最后"),
+    ("首次", "第二次", "最后一次"),
+    ("同比", "环比"),
+    ("增长", "下降", "减少"),
+    ("城镇", "农村"),
+)  # fmt: skip
+
+
+_CN_VALUE = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
+_CN_RUN = re.compile(rf"(第)?([〇零一二两三四五六七八九十百千]+)(?=[{UNITS}])|(第)([〇零一二两三四五六七八九十百千]+)")
+
+
+def _cn_value(run: str) -> str:
+    if not re.search("[十百千]", run):  # digit by digit: 二〇一六
+        return "".join(str(_CN_VALUE[c]) for c in run)
+    total, current = 0, 0
+    for c in run:
+        if c in "十百千":
+            total += max(current, 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            current = 0
+        else:
+            current = _CN_VALUE[c]
+    return str(total + current)
+
+
+def chinese_digits(text: str) -> str:
+    """`text` with Chinese numerals as digits where they are numbers (二〇一六年 → 2016年, 二十三岁 → 23岁,
+    第三次 → 第3次); other text unchanged. A numeral is read before a measure word or after 第; a lone
+    一 before one is not (一是, 一个方面 stay words)."""
+
+    def repl(m: re.Match[str]) -> str:
+        ordinal, run = (m[1], m[2]) if m[2] else (m[3], m[4])
+        if not ordinal and run in ("一", "两"):
+            return m[0]
+        return (ordinal or "") + _cn_value(run)
+
+    return _CN_RUN.sub(repl, text)
+
+
+def constraints(text: str) -> tuple[Constraint, ...]:
+    """What `text` (a question) states that a right answer must agree with, in the order found.
+
+    A year (`2016年`), a month/day, a number with its unit (`6家`, `30%`), an ordinal (`第二批`), a level
+    (`省委`, `全国`), a contrastive qualifier (`女单`, `上半年`) and the proper names of places,
+    organisations and people (`河南省`). Nothing is inferred: 今年 or 去年 name no year here.
+    """
+    clean = chinese_digits(normalize(" ".join(text.split())))
+    found: list[Constraint] = []
+    for m in _YEAR.finditer(clean):
+        found.append(Constraint("time", m[1] + "年"))
+    for m in _MONTH_DAY.finditer(clean):
+        found.append(Constraint("time", m[0]))
+    for m in _ORDINAL_C.finditer(clean):
+        found.append(Constraint("ordinal", m[0]))
+    # A number inside a year, a date or an ordinal is not a number of its own.
+    taken = {i for p in (_YEAR, _MONTH_DAY, _ORDINAL_C) for m in p.finditer(clean) for i in range(*m.span())}
+    for m in _NUMBER_C.finditer(clean):
+        if m.start(1) not in taken:
+            found.append(Constraint("number", m[1] + m[2]))
+    for m in _LEVEL_C.finditer(clean):
+        found.append(Constraint("level", m[0]))
+    for group in QUALIFIER_GROUPS:
+        for q in group:
+            if q in clean and not any(q != other and q in other and other in clean for other in group):
+                found.append(Constraint("qualifier", q))
+    if not is_english(clean):
+        for word in content_words(clean):
+            # Places and organisations (jieba tags many common nouns as person names: 黑客 nr).
+            if is_proper_name(word, ("ns", "nt")):
+                found.append(Constraint("entity", word))
+        for m in _QUOTED.finditer(clean):
+            found.append(Constraint("entity", next(g for g in m.groups() if g)))
+    return tuple(dict.fromkeys(found))
+
+
 def analyse(text: str) -> Question:
     """What `text` asks (no corpus needed)."""
     clean = " ".join(text.split())
@@ -364,4 +472,5 @@ def analyse(text: str) -> Question:
         content=tuple(content),
         english=english,
         shape=shape(asked),
+        constraints=constraints(clean),
     )

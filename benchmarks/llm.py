@@ -3,6 +3,7 @@
     python -m benchmarks.llm                       # the dev questions, the local llama.cpp server started here
     python -m benchmarks.llm --url http://…/v1     # a server already running (model name: --model)
     python -m benchmarks.llm --questions Q.jsonl --corpus DIR
+    python -m benchmarks.llm --nearmiss            # both answerers on the near-miss sets (issue 26)
 
 Writes benchmarks/results/llm.md and llm.json (`--out` elsewhere). For every question that
 retrieval judges answerable, each configuration is asked in turn, interleaved (alternating
@@ -47,7 +48,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--threads", type=int, help="CPU threads of the local server (default: every CPU)")
+    parser.add_argument(
+        "--nearmiss",
+        nargs="*",
+        metavar="SET",
+        help="instead: both answerers on near-miss sets (benchmarks/trust.py's names; default report-nearmiss "
+        "cmrc-nearmiss) → llm-nearmiss.md",
+    )
     args = parser.parse_args(argv)
+    if args.nearmiss is not None:
+        return nearmiss(args)
     if not args.questions.is_file():
         parser.error(f"{args.questions}: no such file (give --questions)")
 
@@ -97,6 +107,91 @@ def main(argv: list[str] | None = None) -> dict:
     (args.out / "llm.md").write_text(_report(results), encoding="utf-8")
     _log(f"wrote {args.out}/llm.md")
     return results
+
+
+def shown_breaks(answer) -> int:
+    """Sentences of a found answer that state a constraint (a year, number, body, level, ordinal …) that the
+    source they cite does not hold — the checker run over every output, of either answerer."""
+    from assistant.answer.grounding import breaks_constraint, split_sentences, strip_markers
+
+    if not answer.found:
+        return 0
+    by_rank = {s.rank: s.hit.passage for s in answer.sources}
+    broken = 0
+    for sentence in split_sentences(answer.text):
+        cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence) if int(n) in by_rank]
+        if cited and all(breaks_constraint(strip_markers(sentence), by_rank[r]) for r in cited):
+            broken += 1
+    return broken
+
+
+def nearmiss(args) -> dict:
+    """Extractive and generated answers side by side on near-miss sets: answer, refused, false refusal, the
+    shown sentences whose constraint the cited source lacks, and the generated answer's times."""
+    from assistant.answer import llm
+    from assistant.config import Settings
+    from assistant.evaluate import read_questions, score
+    from assistant.pipeline import Assistant
+    from assistant.render.json import answer_to_dict
+    from benchmarks.trust import SETS
+
+    names = args.nearmiss or ["report-nearmiss", "cmrc-nearmiss"]
+    results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])},
+                     "sets": {}}  # fmt: skip
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assistant-llm-bench-")))
+        url, log = (args.url, None) if args.url else _local_server(stack, work, args.threads)
+        for name in names:
+            corpus, questions_file, index = SETS[name]
+            questions = read_questions(questions_file)[: args.limit]
+            settings = Settings.load(corpus_dir=corpus, index_dir=index, llm_url=url, llm_model=args.model,
+                                     llm_timeout=300.0)  # fmt: skip
+            assistant = Assistant(settings)
+            encode = assistant.embedder.passages
+            extractive, generated, runs, broken = [], [], [], {"extractive": 0, "llm": 0}
+            for q in questions:
+                extracted = assistant.ask(q["question"])
+                timing, final = _timed(llm.generate, extracted, settings, encode, llm.PLAN, log)
+                runs.append({"id": q["id"], **timing})
+                extractive.append(answer_to_dict(extracted))
+                generated.append(answer_to_dict(final))
+                broken["extractive"] += shown_breaks(extracted)
+                broken["llm"] += shown_breaks(final)
+            _log(f"{name}: {len(questions)} questions")
+            results["sets"][name] = {
+                "questions": len(questions),
+                "extractive": {**_scores(score(questions, extractive)[0]), "shown sentences breaking a constraint":
+                               broken["extractive"]},
+                "llm": {**_summary(runs, score(questions, generated)[0]),
+                        "shown sentences breaking a constraint": broken["llm"]},
+            }  # fmt: skip
+        results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "llm-nearmiss.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    lines = [
+        "# Near misses: both answerers side by side",
+        "",
+        f"Written by `{results['machine']['command']}`; load average {results['machine']['load average at start']} "
+        f"at the start, {results['load average at end']} at the end. Sets: `benchmarks/trust.py` (made by "
+        "`python -m training.nearmiss`). Broken: shown sentences stating a year, number, body, level, ordinal or "
+        "qualifier that the source they cite does not hold (`benchmarks.llm.shown_breaks`).",
+        "",
+        "| set | answerer | answer | refused | false refusal | broken | first words p50 (s) | total p50 (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results["sets"].items():
+        for who in ("extractive", "llm"):
+            c = r[who]
+            lines.append(f"| {name} ({r['questions']}) | {who} | {c['answer']} | {c['refused']} | {c['false_refusal']} "
+                         f"| {c['shown sentences breaking a constraint']} | {c.get('first p50 s', '')} | "
+                         f"{c.get('total p50 s', '')} |")  # fmt: skip
+    (args.out / "llm-nearmiss.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _log(f"wrote {args.out}/llm-nearmiss.md")
+    return results
+
+
+def _scores(summary: dict) -> dict:
+    return {k: summary[k] for k in ("answer", "refused", "false_refusal")}
 
 
 def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:

@@ -62,6 +62,12 @@ def test_what_cannot_be_understood_is_asked_back_not_guessed() -> None:
     assert fifth.unclear.startswith("上一个回答只列出了 3 点")
     assert "没有分点" in resolve("第二点呢？", [turn("市委网信办有多少在编人员？", "11 人")]).unclear
     assert resolve("第二点是什么？", []).unclear  # nothing said yet
+
+
+def test_an_ordinal_inside_a_noun_is_not_a_follow_up() -> None:
+    for first in ("第二批示范企业有哪些？", "第三届大赛在哪里举办？", "第七次会议讲了什么？"):
+        r = resolve(first, [])
+        assert not r.unclear and r.text == first
     assert resolve("市委网信办有多少在编人员？", []).unclear == ""
 
 

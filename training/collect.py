@@ -57,7 +57,8 @@ def collect(qs: QuestionSet, assistant: Assistant | None = None) -> tuple[list[R
         )  # fmt: skip
         # Questions of one document stay together in every split; the report's own questions all share one
         # document, so each is its own group there.
-        group = q.get("doc") or f"{qs.name}:{q['id']}"
+        # A near miss and its control stay with the question they were made from.
+        group = q.get("doc") or f"{qs.name.split('-')[0]}:{q.get('of') or q['id'].split('-')[0]}"
         records.append(Record(qs.name, q["id"], group, bool(q.get("answerable", True)), answers, reading, labels))
     return records, assistant
 

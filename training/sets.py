@@ -7,7 +7,9 @@
 - `cmrc`: the CMRC 2018 trial set as an open corpus (256 documents, 1,000 questions), made by the
   shared script ../shared/eval/cmrc.py;
 - `cmrc-na`: its no-answer variant (../shared/eval/cmrc_noanswer.py): half the questions' documents
-  removed, so those must be refused.
+  removed, so those must be refused;
+- near misses (`training/nearmiss.py`): `report-nearmiss` (eval/nearmiss-report.jsonl), `cmrc-nearmiss`
+  (a constraint changed), `cmrc-removed` (answer sentences removed, the rest of each document kept).
 """
 
 from __future__ import annotations
@@ -52,6 +54,23 @@ def cmrc_sets(work: Path = DEFAULT_WORK) -> list[QuestionSet]:
         QuestionSet("cmrc", open_dir / "corpus", open_dir / "questions.jsonl", open_dir / "index"),
         QuestionSet("cmrc-na", na_dir / "corpus", na_dir / "questions.jsonl", na_dir / "index"),
     ]
+
+
+def nearmiss_sets(work: Path = DEFAULT_WORK) -> list[QuestionSet]:
+    """The near-miss sets of `training/nearmiss.py` (made once): the report's, and the CMRC trial's with a
+    constraint changed and with the answer sentences removed."""
+    made = (work / "cmrc-removed" / "questions.jsonl", ROOT / "eval" / "nearmiss-report.jsonl")
+    if not all(path.is_file() for path in made):
+        from training import nearmiss
+
+        nearmiss.main(["--work", str(work)])
+    cmrc = work / "cmrc"
+    return [
+        QuestionSet("report-nearmiss", ROOT / "corpus", ROOT / "eval" / "nearmiss-report.jsonl", work / "report-index"),
+        QuestionSet("cmrc-nearmiss", cmrc / "corpus", work / "cmrc-nearmiss" / "questions.jsonl", cmrc / "index"),
+        QuestionSet("cmrc-removed", work / "cmrc-removed" / "corpus", work / "cmrc-removed" / "questions.jsonl",
+                    work / "cmrc-removed" / "index"),
+    ]  # fmt: skip
 
 
 def _run(script: Path, *args: str) -> None:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
@@ -62,6 +62,8 @@ class Reading:
     candidates: tuple[Candidate, ...]
     features: np.ndarray  # float32, one row per candidate
     focus: tuple[str, ...] = ()  # what a follow-up asks about (那X呢 → X): every candidate mentions it
+    # The hits' documents (normalised text, by name): the widest scope a question's constraint may be stated in.
+    documents: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def sentence(self, i: int) -> str:
         c = self.candidates[i]
@@ -100,7 +102,8 @@ def read(question: Question, hits: Sequence[Hit], index: Corpus, focus: Sequence
                 continue  # a follow-up about something else is answered about that (here or in its heading), or not
             candidates.append(Candidate(n, start, end, float(cosine)))
     features = sentence_features(question, hits, candidates, index)
-    return Reading(question, tuple(hits), tuple(candidates), features, tuple(focus))
+    documents = {hit.passage.doc: index.document_text(hit.passage.doc) for hit in hits}
+    return Reading(question, tuple(hits), tuple(candidates), features, tuple(focus), documents)
 
 
 def _headings(passage) -> str:

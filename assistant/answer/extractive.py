@@ -30,17 +30,19 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
 from assistant.answer import model
+from assistant.answer.constraints import scope_of, unmet
 from assistant.answer.evidence import Reading, answer_features, coverage, holds_kind
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
 __all__ = [
-    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "answer", "can_answer", "choose",
+    "ANSWER_CHARS", "LIST_CHARS", "MORE_CHARS", "SOURCES_READ", "Choice", "LowConfidence",
+    "answer", "can_answer", "choose",
     "missing_terms", "not_found_text", "pick", "quote",
 ]  # fmt: skip
 
@@ -82,10 +84,23 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
     """The best-scored candidate that can answer, or None."""
     usable = np.array([can_answer(reading.sentence(i), reading.question) for i in range(len(scores))], dtype=bool)
     usable &= reading.column("names_another") == 0  # a document about another thing of the kind cannot answer
+    if reading.question.english and reading.question.kind not in STRICT:
+        # An English question reaches Chinese text through the dictionary bridges: a sentence none of its
+        # words reach is about something else, however close its vector (a kind checked by rule aside).
+        usable &= reading.column("words_sentence") > 0
+    if reading.question.constraints:  # 2016年 asked, 2015年 said: not an answer (answer/constraints.py)
+        usable &= np.array([bool(usable[i]) and not unmet(reading.question.constraints, reading.sentence(i),
+                                                           _scope(reading, c.hit_no))
+                            for i, c in enumerate(reading.candidates)], dtype=bool)  # fmt: skip
     if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
         # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
         usable &= reading.column("number_near_counted") == 1
     return int(np.argmax(np.where(usable, scores, -np.inf))) if usable.any() else None
+
+
+def _scope(reading: Reading, hit_no: int):
+    passage = reading.hits[hit_no].passage
+    return scope_of(passage, reading.documents.get(passage.doc, ""))
 
 
 def can_answer(sentence: str, question: Question) -> bool:
@@ -121,8 +136,16 @@ class Corpus(Protocol):
     def rarity(self, word: str) -> float: ...
 
 
-def answer(reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None = None) -> Answer:
-    """The extractive answer to `reading.question` (already resolved from any follow-up)."""
+LowConfidence = Literal["refuse", "answer"]
+
+
+def answer(
+    reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None = None, low_confidence: LowConfidence = "refuse"
+) -> Answer:
+    """The extractive answer to `reading.question` (already resolved from any follow-up).
+
+    A chosen sentence below the refusal threshold (把握：低) is given only with `low_confidence="answer"`;
+    by default the answer is "not found" with the candidates as related passages."""
     question = reading.question
     asked = question.text if asked is None else asked
     missing = missing_terms(question, corpus.text)
@@ -131,9 +154,14 @@ def answer(reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None =
     shown = order[:top_k]
     sources = [Source(rank=n + 1, hit=reading.hits[h]) for n, h in enumerate(shown)]
     evidence = _evidence(choice)
-    if missing or not choice.found:
+    if missing or choice.best is None or not (choice.found or low_confidence == "answer"):
         reason = "missing" if missing else ("no sentence of the asked kind" if choice.best is None else "unlikely")
-        return Answer(asked, False, not_found_text(reason, question, missing), tuple(sources), question.text,
+        text = not_found_text(reason, question, missing)
+        if choice.best is None and not missing and (broken := _broken_constraints(choice)):
+            names = "、".join(f"“{c.text}”" for c in broken)
+            text = f"报告中没有找到这个问题的答案：相关段落没有说到{names}。下面的段落相关，但不是答案。"
+            missing = tuple(c.text for c in broken)  # what the passages lack: no later stage answers without it
+        return Answer(asked, False, text, tuple(sources), question.text,
                       missing, evidence=evidence, confidence=round(choice.confidence, 4))  # fmt: skip
     hit_no, start, end = quote(reading, choice.best, corpus.rarity)
     passage = reading.hits[hit_no].passage
@@ -142,6 +170,17 @@ def answer(reading: Reading, corpus: Corpus, top_k: int = 5, asked: str | None =
     text = f"{passage.text[start:end].strip()}[{rank}]"
     return Answer(asked, True, text, tuple(sources), question.text, evidence=evidence,
                   confidence=round(choice.confidence, 4))  # fmt: skip
+
+
+def _broken_constraints(choice: Choice) -> tuple:
+    """The question's constraints that the best-scored sentence of the asked kind breaks (why none answers)."""
+    reading = choice.reading
+    question = reading.question
+    usable = [i for i in range(len(choice.scores)) if can_answer(reading.sentence(i), question)]
+    if not question.constraints or not usable:
+        return ()
+    top = max(usable, key=lambda i: choice.scores[i])
+    return unmet(question.constraints, reading.sentence(top), _scope(reading, reading.candidates[top].hit_no))
 
 
 def _source_order(choice: Choice) -> list[int]:

@@ -21,11 +21,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.answer.constraints import Scope, scope_of, stated_unmet
 from assistant.question import analyse, covered_characters
 from assistant.schema import Passage, Source
 from assistant.text.words import normalize
 
-__all__ = ["Encode", "Grounded", "Memo", "content", "ground", "is_instruction", "split_sentences", "strip_links",
+__all__ = ["Encode", "Grounded", "Memo", "breaks_constraint", "content", "question_unmet",
+           "ground", "is_instruction", "split_sentences", "strip_links",
            "strip_markers", "supports", "without_instructions"]  # fmt: skip
 
 Encode = Callable[[list[str]], np.ndarray]  # texts → L2-normalised rows
@@ -48,6 +50,8 @@ class Grounded:
     text: str  # the answer with checked citation markers and links
     unsupported: tuple[str, ...]  # sentences that no source supports (without markers)
     supported: int  # sentences that state something and are supported by a source they now cite
+    kept: str = ""  # `text` without the unsupported sentences: what may be shown as cited
+    broken: tuple[str, ...] = ()  # unsupported sentences stating a year, body, level … a source they cite does not
 
 
 def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode | None = None) -> bool:
@@ -84,12 +88,57 @@ def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode
         share = sum(found[i] or from_headings[i] for i in stated) / len(stated)
         if share > best:
             best, best_sentence = share, sentence
+    # Every year, number, ordinal, level, qualifier and name the claim states must hold for that sentence
+    # (or its headings, its document's title or date): no exemption for what the question presupposed.
+    if best_sentence and stated_unmet(claim, best_sentence, _claim_scope(passage)):
+        return False
     if best >= MIN_SAID:
         return True
     if encode is None or best < MIN_SAID_PARAPHRASE:
         return False
     vectors = np.asarray(encode([claim, best_sentence]), dtype=np.float32)
     return float(vectors[1] @ vectors[0]) >= MIN_COSINE
+
+
+def _claim_scope(passage: Passage) -> Scope:
+    """What governs a cited sentence for a claim: its headings, title and date — not the passage's other
+    sentences (a claim takes its year from the sentence it cites, or that sentence's heading)."""
+    scope = scope_of(passage)
+    return Scope(scope.section, scope.title, scope.date)
+
+
+def _closest(claim: str, passage: Passage) -> str:
+    text = content(claim)
+    sentences = _passage_sentences(without_instructions(passage.text))
+    if not text or not sentences:
+        return ""
+    return max(sentences, key=lambda s: sum(covered_characters(text, content(s))))
+
+
+def question_unmet(text: str, sources: Sequence[Source], question: str) -> tuple:
+    """The constraints of `question` that every sentence a generated answer `text` cites contradicts (in its
+    scope): asked about 省委, an answer citing a sentence about 市委 does not answer it, however true."""
+    asked = analyse(question).constraints
+    by_rank = {s.rank: s.hit.passage for s in sources}
+    cited = [(strip_markers(sentence), by_rank[int(n)]) for sentence in split_sentences(text)
+             for n in _MARKER.findall(sentence) if int(n) in by_rank]  # fmt: skip
+    if not asked or not cited:
+        return ()
+    from assistant.answer.constraints import contradicted
+
+    return tuple(c for c in asked
+                 if all(contradicted(c, _closest(claim, p), scope_of(p)) for claim, p in cited))  # fmt: skip
+
+
+def breaks_constraint(claim: str, passage: Passage) -> bool:
+    """Does `claim` state a constraint (a year, body, level, ordinal …) that the passage's sentence closest
+    to it does not hold — the question's premise written into the answer?"""
+    text = content(claim)
+    sentences = _passage_sentences(without_instructions(passage.text))
+    if not text or not sentences:
+        return False
+    closest = max(sentences, key=lambda s: sum(covered_characters(text, content(s))))
+    return bool(stated_unmet(claim, closest, _claim_scope(passage)))
 
 
 @lru_cache(maxsize=256)
@@ -116,11 +165,12 @@ def ground(text: str, sources: Sequence[Source], *, question: str = "", encode: 
     sentences = split_sentences(text)
     if encode is not None:  # every text embedded once, however many pairs are checked
         encode = encode if isinstance(encode, Memo) else Memo(encode)
-    out, unsupported, supported = [], [], 0
+    out, unsupported, supported, kept_out, broken = [], [], 0, [], []
     for sentence in sentences:
         claim = strip_markers(sentence)
         if len(content(claim)) < MIN_CLAIM_CHARS:
             out.append(_MARKER.sub(lambda m: m[0] if int(m[1]) in by_rank else "", sentence))
+            kept_out.append(out[-1])
             continue
         cited = [int(n) for n in dict.fromkeys(_MARKER.findall(sentence)) if int(n) in by_rank]
         kept = [r for r in cited if supports(claim, by_rank[r].hit.passage, question=question, encode=encode)]
@@ -129,13 +179,16 @@ def ground(text: str, sources: Sequence[Source], *, question: str = "", encode: 
                       and supports(claim, s.hit.passage, question=question, encode=encode)]  # fmt: skip
             best = max(others, key=lambda s: _overlap(claim, s.hit.passage.indexed_text()), default=None)
             kept = [best.rank] if best else []
-        if kept:
-            supported += 1
-        else:
-            unsupported.append(claim.strip())
         allowed = [without_instructions(by_rank[r].hit.passage.text) for r in kept]
         out.append(_add_markers(strip_links(claim, allowed), kept))
-    return Grounded("".join(out).strip(), tuple(unsupported), supported)
+        if kept:
+            supported += 1
+            kept_out.append(out[-1])
+        else:
+            unsupported.append(claim.strip())
+            if cited and any(breaks_constraint(claim, by_rank[r].hit.passage) for r in cited):
+                broken.append(claim.strip())
+    return Grounded("".join(out).strip(), tuple(unsupported), supported, "".join(kept_out).strip(), tuple(broken))
 
 
 # --- text that gives orders ---------------------------------------------------------------------

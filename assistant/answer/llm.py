@@ -9,10 +9,14 @@ It starts from the extractive answer and only ever improves on it:
   and its neighbours, the closest sentences of the others), marked as data, not instructions;
 - when the model says the passages do not answer, the answer is "not found" (`found=False`,
   the passages shown as related only);
-- every sentence must be supported by a source it cites (`grounding.supports`), links must
-  come from the cited sources, and an answer to 多少/何时 must give a number or time
-  (`extractive.can_answer`); an answer that fails is replaced by the extractive one with a
-  note, and so is any failure of the server (`llm_server.LLMError`).
+- every sentence must be supported by a source it cites (`grounding.supports`), every year,
+  number, body, level, ordinal and qualifier it states included, whatever the question
+  presupposed (`answer/constraints.py`); a sentence without support is removed (with a note).
+  When none is left, the answer is "not found" if a removed sentence stated the question's
+  premise as a source's fact, else the extractive one with a note. Links must come from the
+  cited sources, and an answer to 多少/何时 must give a number or time (`extractive.can_answer`);
+  an answer that fails that is replaced by the extractive one with a note, and so is any
+  failure of the server (`llm_server.LLMError`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from assistant.answer.grounding import (
     content,
     ground,
     is_instruction,
+    question_unmet,
     split_sentences,
     strip_links,
     strip_markers,
@@ -41,7 +46,9 @@ from assistant.schema import SECTION_SEP, Answer, Hit, Passage, Source
 
 __all__ = [
     "NOTE_ITEMS",
+    "NOTE_PREMISE",
     "NOTE_REFUSED",
+    "NOTE_TRIMMED",
     "NOTE_UNGROUNDED",
     "NOT_FOUND",
     "PLAN",
@@ -67,6 +74,10 @@ class Plan:
     prompt_chars: int = 200  # … this much text in all (the extractive answer's sentence always) …
     piece_chars: int = 120  # … a longer sentence cut to its clauses closest to the question
     max_tokens: int = 160  # one to three short sentences; a cut-off last sentence is dropped
+    # The question's constraints listed after it, with the rule that a passage stating another year, body or
+    # level does not answer (issue 26). Off until measured to help (docs/trust.md): the answer stage already
+    # drops such passages' sentences, and grounding removes what breaks one.
+    constraints: bool = False
 
 
 PLAN = Plan()
@@ -79,6 +90,8 @@ NOTE_REFUSED = "语言模型判断检索到的段落不能回答这个问题。"
 NOTE_UNGROUNDED = "语言模型的回答在来源中找不到依据" + FALLBACK
 NOTE_ITEMS = "语言模型的回答漏掉了所列的项" + FALLBACK
 ITEM_COVERED = 0.6  # share of an item's lead (by character runs) an LLM list answer must hold for each item
+NOTE_TRIMMED = "语言模型回答中来源不支持的句子已删去。"
+NOTE_PREMISE = "语言模型的回答把问题里的条件（年份、机构、级别等）当成了来源所说，来源并没有这样说。"
 NOTE_OFF_KIND = "语言模型的回答没有给出所问的数量或时间" + FALLBACK
 _DATA_OPEN, _DATA_CLOSE = "<资料>", "</资料>"
 
@@ -182,13 +195,20 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
     if answer.items:
         return _final_list(answer, text, question, encode)
     grounded = ground(text, answer.sources, question=question, encode=encode)
-    if grounded.unsupported or not grounded.supported:  # one claim without support sinks the answer
-        return replace(answer, note=NOTE_UNGROUNDED)
-    if not can_answer(strip_markers(grounded.text), analyse(question)):  # true, but not what was asked
+    if not grounded.supported:
+        if grounded.broken:  # the question's premise stated as the sources' fact: they do not answer it
+            return replace(not_found(answer), note=NOTE_PREMISE)
+        return replace(answer, note=NOTE_UNGROUNDED)  # nothing the model wrote holds: the quote stands
+    # What no cited source supports is not shown; what is left is shown cited (issue 26).
+    shown = grounded.kept if grounded.unsupported else grounded.text
+    if question_unmet(shown, answer.sources, question):  # true of the sources, but of another year, body, level
+        return replace(not_found(answer), note=NOTE_PREMISE)
+    if not can_answer(strip_markers(shown), analyse(question)):  # true, but not what was asked
         return replace(answer, note=NOTE_OFF_KIND)
-    cited = {int(n) for n in _MARKER.findall(grounded.text)}
+    cited = {int(n) for n in _MARKER.findall(shown)}
     sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)
-    return replace(answer, text=grounded.text, sources=sources, answerer="llm", note="")
+    note = NOTE_TRIMMED if grounded.unsupported else ""
+    return replace(answer, text=shown, sources=sources, answerer="llm", note=note)
 
 
 def not_found(answer: Answer) -> Answer:
@@ -242,9 +262,8 @@ def build_messages(answer: Answer, plan: Plan = PLAN) -> list[dict[str, str]]:
         section = source.hit.passage.section
         heading = _heading(section[-1:] if one_document else section) if plan.trim else SECTION_SEP.join(section)
         blocks.append(f"[{source.rank}]{_as_data(f'（{_one_line(heading)}）' if heading else '')}{_as_data(text)}")
-    messages.append(
-        {"role": "user", "content": _user_turn("\n".join(blocks), answer.resolved_question or answer.question)}
-    )
+    question = answer.resolved_question or answer.question
+    messages.append({"role": "user", "content": _user_turn("\n".join(blocks), question, plan.constraints)})
     return messages
 
 
@@ -261,8 +280,13 @@ def _heading(section: tuple[str, ...], chars: int = HEADING_CHARS) -> str:
     return SECTION_SEP.join(h if len(h) <= chars else h[: chars - 1] + "…" for h in kept)
 
 
-def _user_turn(sources: str, question: str) -> str:
-    return f"{_DATA_OPEN}\n{sources}\n{_DATA_CLOSE}\n问题：{_one_line(question)}"
+def _user_turn(sources: str, question: str, constraints: bool = False) -> str:
+    turn = f"{_DATA_OPEN}\n{sources}\n{_DATA_CLOSE}\n问题：{_one_line(question)}"
+    stated = [c.text for c in analyse(question).constraints] if constraints else []
+    if stated:
+        turn += (f"\n问题中的条件：{'、'.join(stated)}。资料说的若是别的年份、机构、级别或届次，"
+                 f"只回答：{REFUSAL}")  # fmt: skip
+    return turn
 
 
 def _as_data(text: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from assistant.answer.constraints import contradicted, scope_of
 from assistant.answer.evidence import Reading
 from assistant.conversation import ListedItem
 from assistant.ingest.structure import Enumeration, ListItem, Outline, Place, enumerations, outline
@@ -86,7 +87,20 @@ def answer(reading: Reading, index: Index, fact: Answer) -> Answer:
     if q.shape == "reason":
         return _reason_answer(index, fact)
     listed = _list_answer(reading, index, fact)
-    return fact if listed is None else _unsaid(listed, q, index)
+    if listed is None or _breaks_constraints(listed, q, index):
+        return fact
+    return _unsaid(listed, q, index)
+
+
+def _breaks_constraints(given: Answer, q: Question, index: Index) -> bool:
+    """A list whose lead-in or headings state another value of what the question states (another year, level,
+    meeting: 第五次 for 第三次) does not answer it, however well its items match (constraints.py, as for a sentence)."""
+    if not q.constraints or not given.sources:
+        return False
+    passage = given.sources[0].hit.passage
+    lead = given.text.split("\n", 1)[0]
+    scope = scope_of(passage, index.document_text(passage.doc))
+    return any(contradicted(c, lead, scope) for c in q.constraints)
 
 
 UNSAID = 0.5  # a rare phrase of the question less covered than this in the answer's document: not answered there

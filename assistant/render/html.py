@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 from assistant.about import About
-from assistant.render import confidence_label
+from assistant.render import confidence_bands, confidence_label
 from assistant.schema import SECTION_SEP, Answer, Source, Span
 
 __all__ = [
@@ -314,7 +314,8 @@ def confidence_html(answer: Answer, show_scores: bool = False) -> str:
     p = answer.confidence
     label = confidence_label(p)
     level = {"高": "high", "中": "mid"}.get(label, "low")
-    hint = f"估计这个回答正确的概率：{p:.0%}（高：80% 以上，中：50%–80%，低：50% 以下）"
+    (high, _), (low, _), _ = confidence_bands()
+    hint = f"估计这个回答正确的概率：{p:.0%}（高：{high:.0%} 以上，中：{low:.0%}–{high:.0%}，低：{low:.0%} 以下）"
     shown = f'<span class="qa-p">（{p:.2f}）</span>' if show_scores else ""
     return f'<p class="qa-confidence qa-conf-{level}" title="{hint}">把握：<b>{label}</b>{shown}</p>'
 

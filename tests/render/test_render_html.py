@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.about import About, DocumentInfo
-from assistant.render import confidence_label, html, library
+from assistant.render import HIGH, confidence_bands, confidence_label, html, library
 from assistant.schema import Answer, Hit, Passage, Source, Span
 from assistant.store.library import Entry
 from assistant.web.library import Notice
@@ -114,7 +114,9 @@ def test_confidence_is_shown_in_words_beside_an_answer_found():
     assert "把握：<b>高</b>" in out and "（0.93）" not in out and 'title="估计这个回答正确的概率：93%' in out
     assert "（0.93）" in html.answer_html(found, show_scores=True)
     assert "把握：<b>中</b>" in html.answer_html(replace(found, confidence=0.6))
-    assert "qa-conf-low" in html.answer_html(replace(found, confidence=0.2))
+    assert f"中：{confidence_bands()[1][0]:.0%}–{HIGH:.0%}" in out
+    low = confidence_bands()[1][0]
+    assert "qa-conf-low" in html.answer_html(replace(found, confidence=low / 2))  # given only when asked for
     # Not under "not found" (a low chance would read as doubt of the refusal), nor when not judged.
     assert "把握" not in html.answer_html(replace(found, found=False, confidence=0.05))
     assert "把握" not in html.answer_html(replace(found, confidence=None))
@@ -124,7 +126,10 @@ def test_both_faces_use_one_set_of_words():
     from assistant.render import terminal
 
     assert terminal.confidence_label is confidence_label
-    assert [confidence_label(p) for p in (0.0, 0.49, 0.5, 0.79, 0.8, 1.0)] == ["低", "低", "中", "中", "高", "高"]
+    low = confidence_bands()[1][0]  # 中 starts at the shipped refusal threshold
+    assert 0 < low < HIGH
+    probabilities = (0.0, low / 2, low, (low + HIGH) / 2, HIGH, 1.0)
+    assert [confidence_label(p) for p in probabilities] == ["低", "低", "中", "中", "高", "高"]
 
 
 def _entry(name: str, title: str, fmt: str = "txt", pages=None, passages=1, added="2026-11-29T10:00:00+0000",

@@ -11,6 +11,7 @@ import pytest
 import wcwidth
 
 from assistant.pipeline import Assistant
+from assistant.render import HIGH, confidence_bands
 from assistant.render.terminal import SOURCE_MODES, Layout, confidence_label, full_sources, terminal
 from assistant.schema import Answer
 
@@ -96,7 +97,10 @@ def test_text_that_would_act_on_the_terminal_is_printed_as_words(assistant: Assi
 
 
 def test_confidence_in_plain_words() -> None:
-    assert [confidence_label(p) for p in (0.0, 0.49, 0.5, 0.79, 0.8, 1.0)] == ["低", "低", "中", "中", "高", "高"]
+    low = confidence_bands()[1][0]  # 中 starts at the shipped refusal threshold
+    assert 0 < low < HIGH
+    probabilities = (0.0, low / 2, low, (low + HIGH) / 2, HIGH, 1.0)
+    assert [confidence_label(p) for p in probabilities] == ["低", "低", "中", "中", "高", "高"]
 
 
 @pytest.mark.slow

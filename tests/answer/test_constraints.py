@@ -1,0 +1,151 @@
+"""Constraints of a question and their binding to a sentence in its scope (assistant/answer/constraints.py),
+and what the answerers do with them on the real report."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.constraints import Scope, holds, scope_of, stated_unmet, unmet
+from assistant.answer.grounding import ground
+from assistant.pipeline import Assistant
+from assistant.question import Constraint, analyse, chinese_digits, constraints
+from assistant.schema import Hit, Passage, Source
+
+REPORT_2015 = "两化融合示范带动，6家企业获评2015年河南省“互联网+”工业创新示范企业，数量位居全省第一。"
+REPORT_DOC = "洛阳-关于中央、省委相关会议精神及我市贯彻落实意见的汇报-2016-11-21.txt"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("2016年有几家企业获评河南省“互联网+”工业创新示范企业？", {("time", "2016年"), ("entity", "河南省")}),
+        ("第二批示范企业有哪些？", {("ordinal", "第2批")}),
+        ("严长寿二十三岁时做了什么？", {("number", "23岁")}),
+        ("市委网络安全和信息化领导小组第三次会议提出了什么？", {("level", "市委"), ("ordinal", "第3次")}),
+        ("二〇一六年上半年全国网民有多少人？", {("time", "2016年"), ("level", "全国"), ("qualifier", "上半年")}),
+        ("2015年3月5日发生了什么？", {("time", "2015年"), ("time", "3月5日")}),
+        ("女单冠军是谁？", {("qualifier", "女单")}),
+    ],
+)
+def test_constraints_are_what_the_question_states(question: str, expected: set[tuple[str, str]]) -> None:
+    found = {(c.kind, c.text) for c in constraints(question)}
+    assert expected <= found
+    assert analyse(question).constraints == constraints(analyse(question).text)
+
+
+def test_questions_without_constraints_have_none() -> None:
+    questions = ("安全和发展之间是什么关系？", "一是什么？", "统一战线工作要做好哪些人的工作？", "今年有什么新变化？")
+    for question in questions:
+        assert [c for c in constraints(question) if c.kind != "entity"] == [], question
+
+
+def test_chinese_numerals_are_read_as_numbers_only_where_they_count() -> None:
+    assert chinese_digits("二〇一六年") == "2016年"
+    assert chinese_digits("二十三岁") == "23岁"
+    assert chinese_digits("第十二届") == "第12届"
+    assert chinese_digits("一是加强领导，统一思想") == "一是加强领导，统一思想"
+
+
+def test_a_sentence_stating_another_year_does_not_answer_even_in_a_document_of_the_asked_year() -> None:
+    passage = Passage("p", REPORT_DOC, ("6.融合协调发展，信息化建设稳步推进",), REPORT_2015, 0, len(REPORT_2015))
+    scope = scope_of(passage)
+    assert scope.date == "2016-11-21"
+    asked_2016 = constraints("2016年有几家企业获评河南省“互联网+”工业创新示范企业？")
+    asked_2015 = constraints("2015年有几家企业获评河南省“互联网+”工业创新示范企业？")
+    assert [c.text for c in unmet(asked_2016, REPORT_2015, scope)] == ["2016年"]
+    assert unmet(asked_2015, REPORT_2015, scope) == ()
+    # a sentence stating no year in that document speaks of the document's year
+    assert holds(Constraint("time", "2016年"), "目前市委网信办仅有在编人员11人。", scope)
+    assert not holds(Constraint("time", "2013年"), "目前市委网信办仅有在编人员11人。", scope)
+
+
+def test_a_heading_governs_the_sentences_below_it_and_a_long_title_only_confirms() -> None:
+    title = "关于中央、省委相关会议精神及我市贯彻落实意见的汇报"
+    heading = "(二) 省委网络安全和信息化领导小组第三次会议精神"
+    sentence = "会议强调，要加强网络安全工作。"
+    under = Scope((heading,), title=title)
+    assert not holds(Constraint("level", "市委"), sentence, under)
+    assert holds(Constraint("level", "省委"), sentence, under)
+    assert not holds(Constraint("ordinal", "第5次"), sentence, under)
+    # the title names 省委 and 中央; it does not make every sentence of the report about 省委
+    assert holds(Constraint("level", "市委"), sentence, Scope((), title=title))
+
+
+def test_levels_qualifiers_and_first_ordinals() -> None:
+    assert not holds(Constraint("level", "省委"), "目前市委网信办仅有在编人员11人。")
+    assert holds(Constraint("level", "全国"), "网民规模达到7.1亿。")  # nothing contradicts it
+    assert not holds(Constraint("qualifier", "女单"), "她获得了男单冠军。")
+    assert holds(Constraint("ordinal", "第1次"), "《鳄鱼泪》1978年4月23日首播，共89集。")
+    assert not holds(Constraint("number", "23岁"), "一岁时，严氏随家人到台湾。", Scope(passage="二十三岁经介绍"))
+
+
+def test_a_claim_is_checked_on_what_it_states_not_what_the_question_presupposed() -> None:
+    source = "目前市委网信办仅有在编人员 11 人，人员较少。"
+    assert stated_unmet("市委网信办有在编人员11人。", source) == ()
+    assert [c.text for c in stated_unmet("省委网信办有在编人员11人。", source)] == ["省委"]
+    assert [c.text for c in stated_unmet("2015年，6家企业获评。", "6家企业获评2014年河南省示范企业。")] == ["2015年"]
+
+
+def _source(text: str, rank: int = 1, section: tuple[str, ...] = ()) -> Source:
+    return Source(rank, Hit(Passage(f"p{rank}", REPORT_DOC, section, text, 0, len(text)), 1.0))
+
+
+def test_grounding_removes_a_generated_sentence_whose_year_or_body_differs_from_its_source() -> None:
+    sources = [_source(REPORT_2015), _source("目前市委网信办仅有在编人员 11 人，人员较少。", 2)]
+    right = ground("6家企业获评2015年河南省“互联网+”工业创新示范企业[1]。", sources)
+    assert right.supported == 1 and not right.unsupported
+    wrong_year = ground("2016年有6家企业获评河南省“互联网+”工业创新示范企业[1]。", sources)
+    assert wrong_year.supported == 0 and wrong_year.broken and wrong_year.kept == ""
+    mixed = ground("市委网信办有在编人员11人[2]。省委网信办有在编人员11人[2]。", sources)
+    assert mixed.supported == 1 and mixed.unsupported == ("省委网信办有在编人员11人。",)
+    assert "省委" not in mixed.kept and "[2]" in mixed.kept
+
+
+@pytest.mark.slow
+def test_a_same_topic_near_miss_is_refused_and_its_control_answered(assistant: Assistant) -> None:
+    near = assistant.ask("2016年有几家企业获评河南省“互联网+”工业创新示范企业？")
+    assert not near.found, near.text
+    assert near.sources  # the related passages are shown
+    control = assistant.ask("2015年有几家企业获评河南省“互联网+”工业创新示范企业？")
+    assert control.found and "6家" in control.text.replace(" ", "")
+
+
+@pytest.mark.slow
+def test_another_level_or_meeting_is_refused(assistant: Assistant) -> None:
+    assert assistant.ask("省委网信办目前有多少在编人员？").found is False
+    assert assistant.ask("市委网信办目前有多少在编人员？").found is True
+
+
+@pytest.mark.slow
+def test_a_low_confidence_answer_is_refused_unless_asked_for(assistant: Assistant, settings) -> None:
+    from assistant.config import Settings
+    from assistant.render import confidence_label
+
+    question = "What are the main problems of the city's cyberspace work?"  # no bridge reaches 问题/不足
+    refused = assistant.ask(question)
+    assert not refused.found and refused.sources  # the candidates shown as related passages
+    assert settings.low_confidence == "refuse"
+    asking = Assistant(settings.with_(low_confidence="answer"))
+    given = asking.ask(question)
+    assert given.found and confidence_label(given.confidence) == "低"
+    assert Settings.load({"ASSISTANT_LOW_CONFIDENCE": "answer"}).low_confidence == "answer"
+    with pytest.raises(ValueError, match="low_confidence"):
+        Settings.load({"ASSISTANT_LOW_CONFIDENCE": "maybe"})
+
+
+@pytest.mark.slow
+def test_english_questions_are_answered_through_the_bridges_or_refused(assistant: Assistant) -> None:
+    right = assistant.ask("How many staff positions does the municipal cyberspace office have?")
+    assert right.found and "11" in right.text
+    assert not assistant.ask("What is the population of Luoyang?").found
+
+
+def test_an_answer_citing_another_body_does_not_answer_the_question() -> None:
+    from assistant.answer.grounding import question_unmet
+
+    sources = [_source(REPORT_2015), _source("目前市委网信办仅有在编人员 11 人，人员较少。", 2)]
+    assert [c.text for c in question_unmet("市委网信办有在编人员11人[2]。", sources, "省委网信办有多少在编人员？")] == [
+        "省委"
+    ]
+    assert question_unmet("市委网信办有在编人员11人[2]。", sources, "市委网信办有多少在编人员？") == ()
+    assert question_unmet("市委网信办有在编人员11人[2]。", sources, "2016年市委网信办有多少在编人员？") == ()
