@@ -47,10 +47,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
     @app.get(f"{PREFIX}/view", response_class=HTMLResponse)
     def view(request: Request, doc: str, start: int = 0, a: int = 0, b: int = 0) -> Response:
-        denied = _login(request, settings)
-        if denied:
-            return denied
-        found = _document(settings, doc)
+        found = _allowed(request, settings, doc)
         if isinstance(found, Response):
             return found
         qa, qb = _offsets(found.text, start, a, b)
@@ -61,16 +58,18 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
     @app.get(f"{PREFIX}/image")
     def image(request: Request, doc: str, page: int = 1) -> Response:
-        denied = _login(request, settings)
-        if denied:
-            return denied
-        found = _document(settings, doc)
+        found = _allowed(request, settings, doc)
         if isinstance(found, Response):
             return found
         if not 1 <= page <= (found.pages or 1):
             return _problem(404, "没有这一页。")
         return Response(_png(settings.corpus_dir / doc, page), media_type="image/png",
                         headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
+
+
+def _allowed(request: Request, settings: Settings, doc: str) -> Document | Response:
+    """The document to show, or the answer refusing it (login missing, no such PDF or image)."""
+    return _login(request, settings) or _document(settings, doc)
 
 
 def _login(request: Request, settings: Settings) -> Response | None:
