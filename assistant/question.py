@@ -30,6 +30,7 @@ import numpy as np
 
 from assistant.cache import cached_json
 from assistant.schema import Shape
+from assistant.text.numbers import chinese_number
 from assistant.text.words import content_words, is_stopword, normalize, words
 
 __all__ = [
@@ -385,21 +386,7 @@ QUALIFIER_GROUPS: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 
 
-_CN_VALUE = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
 _CN_RUN = re.compile(rf"(第)?([〇零一二两三四五六七八九十百千]+)(?=[{UNITS}])|(第)([〇零一二两三四五六七八九十百千]+)")
-
-
-def _cn_value(run: str) -> str:
-    if not re.search("[十百千]", run):  # digit by digit: 二〇一六
-        return "".join(str(_CN_VALUE[c]) for c in run)
-    total, current = 0, 0
-    for c in run:
-        if c in "十百千":
-            total += max(current, 1) * {"十": 10, "百": 100, "千": 1000}[c]
-            current = 0
-        else:
-            current = _CN_VALUE[c]
-    return str(total + current)
 
 
 def chinese_digits(text: str) -> str:
@@ -411,7 +398,7 @@ def chinese_digits(text: str) -> str:
         ordinal, run = (m[1], m[2]) if m[2] else (m[3], m[4])
         if not ordinal and run in ("一", "两"):
             return m[0]
-        return (ordinal or "") + _cn_value(run)
+        return (ordinal or "") + str(chinese_number(run))
 
     return _CN_RUN.sub(repl, text)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from assistant.schema import Document
+from assistant.text.numbers import chinese_number
 
 # Formats whose text marks headings with `#` (written so by the .docx and .html readers)
 MARKDOWN_FORMATS = frozenset({"md", "docx", "html"})
@@ -326,7 +327,6 @@ def report_date(doc: Document) -> str | None:
     return None
 
 
-_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
 _DATE_PARTS = re.compile(r"([\d〇零一二三四五六七八九]{4})\s*年(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*月"
                          r"(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*日)?)?")  # fmt: skip
 
@@ -336,8 +336,8 @@ def parse_date(text: str) -> str | None:
     m = _DATE_PARTS.search(text)
     if not m:
         return None
-    year = int("".join(str(_DIGITS.get(c, c)) for c in m.group(1)))
-    month, day = (_number(g) if g else None for g in m.group(2, 3))
+    year = chinese_number(m.group(1))
+    month, day = (chinese_number(g) if g else None for g in m.group(2, 3))
     try:
         datetime.date(year, month or 1, day or 1)
     except (ValueError, TypeError):
@@ -345,20 +345,6 @@ def parse_date(text: str) -> str | None:
     if month is None:
         return f"{year:04d}"
     return f"{year:04d}-{month:02d}" if day is None else f"{year:04d}-{month:02d}-{day:02d}"
-
-
-def _number(text: str) -> int | None:
-    """Arabic or Chinese numerals up to 99: `21`, `二十一`, `十一`, `三十`."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        if not all(c in _DIGITS for c in tens + ones):
-            return None
-        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
-    if all(c in _DIGITS for c in text):
-        return int("".join(str(_DIGITS[c]) for c in text))
-    return None
 
 
 # --------------------------------------------------------------------------- lists and outline
@@ -456,7 +442,7 @@ def _count(text: str) -> int | None:
     token = m.group(1)
     if token.isdigit():
         return int(token)
-    return 2 if token == "两" else _number(token)
+    return 2 if token == "两" else chinese_number(token)
 
 
 def lead_phrase(text: str) -> tuple[int, int]:
