@@ -99,6 +99,7 @@ def milvus_jieba(settings: Settings, store, questions: list[str], assistant: Ass
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     from assistant.store.base import weighted_terms
+    from assistant.store.milvus import K1, B
 
     folder = settings.index_dir / "jieba"
     shutil.rmtree(folder, ignore_errors=True)
@@ -113,7 +114,7 @@ def milvus_jieba(settings: Settings, store, questions: list[str], assistant: Ass
                                  output_field_names=["sparse"]))  # fmt: skip
     params = client.prepare_index_params()
     params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                     params={"bm25_k1": 1.5, "bm25_b": 0.75})  # fmt: skip
+                     params={"bm25_k1": K1, "bm25_b": B})  # fmt: skip
     client.create_collection("jieba", schema=schema, index_params=params)
     client.insert("jieba", [{"id": p.id, "text": p.indexed_text()} for p in store.passages])
     same_set, same_first, ids = 0, 0, [p.id for p in store.passages]

@@ -411,7 +411,6 @@ class HasText(Protocol):
     def section(self) -> tuple[str, ...]: ...
 
 
-_CN_DIGIT = {c: i + 1 for i, c in enumerate("一二三四五六七八九十")}
 _BOUNDARY = "。；;：:！？!?\n"  # an item mark must open a sentence or clause after one of these
 _INLINE_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("shi", re.compile(r"(?P<n>[一二三四五六七八九十])是")),
@@ -557,10 +556,7 @@ def _runs(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
         for m in mark.finditer(text):
             if m.start() > 0 and text[m.start() - 1] not in _BOUNDARY:
                 continue
-            if kind == "first":
-                n = _FIRST_WORDS[m["w"]] or len(current) + 1
-            else:
-                n = int(m["n"]) if m["n"].isdigit() else _CN_DIGIT[m["n"]]
+            n = (_FIRST_WORDS[m["w"]] or len(current) + 1) if kind == "first" else chinese_number(m["n"])
             if n == 1:
                 if len(current) >= 2:
                     runs.append((kind, current))
