@@ -22,6 +22,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from assistant.ingest.structure import starts_heading
 
@@ -217,8 +218,7 @@ def drop_furniture(pages: Sequence[Page]) -> list[list[Line]]:
     seen: Counter[str] = Counter()
     for page, (band, _) in zip(pages, edges, strict=True):
         seen.update({_furniture_key(page.lines[i].text) for i in band})
-    need = max(2, REPEATED_SHARE * len(pages))
-    repeated = {key for key, n in seen.items() if n >= need and key}
+    repeated = _recurring(seen, max(2, REPEATED_SHARE * len(pages)))
     out = []
     for page, (band, outer) in zip(pages, edges, strict=True):
         kept = [
@@ -229,6 +229,23 @@ def drop_furniture(pages: Sequence[Page]) -> list[list[Line]]:
         ]
         out.append(kept)
     return out
+
+
+FUZZY_SAME = 0.9  # OCR misreads a few characters of a running line (tmpjzlad28d as tmpjzIad28d): still the same line
+FUZZY_CHARS = 8  # shorter lines must recur exactly
+FUZZY_KEYS = 400  # distinct edge lines above which only exact recurrence counts (comparing them all grows as n²)
+
+
+def _recurring(seen: Counter[str], need: float) -> set[str]:
+    """The edge-line keys seen on at least `need` pages: exactly, or (scanned pages) nearly alike."""
+    repeated = {key for key, n in seen.items() if n >= need and key}
+    rest = [key for key in seen if key not in repeated and len(key) >= FUZZY_CHARS]
+    if len(rest) <= FUZZY_KEYS:
+        for key in rest:
+            alike = (seen[other] for other in rest if SequenceMatcher(None, key, other).ratio() >= FUZZY_SAME)
+            if sum(alike) >= need:
+                repeated.add(key)
+    return repeated
 
 
 def _in_table(lines: Sequence[Line], i: int) -> bool:
