@@ -18,14 +18,22 @@ How one constraint is decided, nearest scope first:
 3. the section headings, innermost first: one that states it → it holds, one that states another
    value first → it does not (a heading "2015年工作情况" governs the sentences below it);
 4. a number (23岁, 6家) binds only there: the passage's other sentences count other things;
-5. the rest of the passage, then the document's title, date or text states it → it holds (a
-   report dated 2016 speaks of 2016; a biography names the year of a prize a few sentences before);
-6. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
+5. the rest of the passage states it → it holds (a biography names the year of a prize a few
+   sentences before);
+6. a year: the document's date states another year → it does not (a report dated 2016-11-21 that
+   says 目前…11人 speaks of 2016, not of a 2014 asked about; its 今年 is 2016, its 去年 2015);
+7. the document's title, date or text states it → it holds (a report dated 2016 speaks of 2016);
+8. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
    a level or a qualifier nothing contradicts holds — "网民规模" of a national report need not
    repeat 全国.
 
 A long first heading is the document's title (a report's "关于中央、省委…的汇报"): it can confirm,
-not contradict.
+not contradict; the document's date can do both (step 6).
+
+Besides the constraints, the **asked slot** must be filled (`slot_filled`): what the question asks
+for, next to the words it asks it about — a number beside the counted noun (多少在编人员: 11 beside
+在编人员, not 1600 beside 舆情线索), a year for 哪一年, a day for 哪一天, a name for 叫什么 beside
+the thing named (主任叫什么名字: a sentence without 主任 names someone else), a place for 哪里.
 """
 
 from __future__ import annotations
@@ -35,24 +43,36 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
+from typing import Literal
 
+# the counted noun's reader is the evidence feature's own (number_near_counted), kept in one place
+from assistant.answer.evidence import _near_counted as number_near_counted
+from assistant.answer.evidence import holds_kind
+from assistant.ingest.structure import leading_date, parse_date
 from assistant.question import (
+    KIND_RULES,
     LEVEL_BODIES,
+    MEASURE_WORDS,
     LEVEL_PREFIXES,
     QUALIFIER_GROUPS,
     UNITS,
     Constraint,
+    Kind,
+    Question,
     chinese_digits,
     constraints,
+    is_proper_name,
+    phrases_of,
+    specific_phrases,
 )
 from assistant.schema import Passage
 from assistant.text.words import normalize
 
-__all__ = ["Scope", "contradicted", "holds", "scope_of", "stated_unmet", "unmet"]
+__all__ = ["Scope", "Verdict", "contradicted", "holds", "scope_of", "slot_filled", "stated_unmet", "unmet", "verdict"]
 
 # Kinds that must be stated somewhere in scope; the others need only not be contradicted.
 _MUST_BE_STATED = frozenset(("time", "number", "ordinal", "entity"))
-_DATE = re.compile(r"(?<!\d)((?:1[5-9]|20)\d\d)[-_.年](\d{1,2})[-_.月](\d{1,2})")
+Verdict = Literal["holds", "contradicted", "unstated"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +82,7 @@ class Scope:
 
     section: tuple[str, ...] = ()  # headings, a long document title left out (it is `title`)
     title: str = ""
-    date: str = ""  # yyyy-mm-dd when the document's name or title carries one
+    date: str = ""  # yyyy-mm-dd (or yyyy-mm, yyyy) when the document's name, title or date line carries one
     passage: str = ""
     document: str = ""
 
@@ -73,13 +93,13 @@ TITLE_CHARS = 12  # a first heading longer than this is a document's title, not 
 @lru_cache(maxsize=4096)
 def scope_of(passage: Passage, document: str = "") -> Scope:
     """The scope of the sentences of `passage` (in `document`, its whole text when known): its headings, its
-    document's name and long title as title, and the date they carry (`…的汇报-2016-11-21.txt`)."""
+    document's name and long title as title, and the date they carry (`…的汇报-2016-11-21.txt`) or its date
+    line under the title (`(2016 年 11 月 21 日)`), read by the one date reader (`ingest.structure.parse_date`)."""
     section = passage.section
     title = PurePath(passage.doc).stem
     if section and len(section[0]) > TITLE_CHARS:
         title, section = f"{title} {section[0]}", section[1:]
-    m = _DATE.search(title)
-    date = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if m else ""
+    date = parse_date(title) or leading_date(document) or ""
     return Scope(section, title, date, passage.text, document)
 
 
@@ -145,46 +165,72 @@ def _level_rivals(level: str) -> tuple[str, ...]:
     return ()
 
 
-def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
-    """Does constraint `c` hold for `sentence` in `scope`? (the steps of the module's docstring)"""
-    own = _clean(sentence)
+def verdict(c: Constraint, sentence: str, scope: Scope = Scope()) -> Verdict:
+    """Whether constraint `c` holds for `sentence` in `scope`, is contradicted, or is stated nowhere
+    (the steps of the module's docstring)."""
+    year = _year_of(scope.date)
+    own = _clean_dated(sentence, year)
     if _states(c, own):
-        return True
-    passage = _clean(scope.passage) if scope.passage and c.kind != "number" else ""
+        return "holds"
+    passage = _clean_dated(scope.passage, year) if scope.passage and c.kind != "number" else ""
     if _contradicts(c, own):
         # "本届总决赛…继1987年以后…" in a passage about 2008年NBA总决赛 names another year in passing
         # (a year only: a sentence naming 市委 where 省委 is asked speaks of another body)
-        return c.kind == "time" and bool(passage) and _states(c, passage)
+        return "holds" if c.kind == "time" and passage and _states(c, passage) else "contradicted"
     for heading in reversed(scope.section):
         text = _clean(heading)
         if _states(c, text):
-            return True
+            return "holds"
         if _contradicts(c, text):
-            return False
+            return "contradicted"
     if c.kind == "number":  # a count or measure binds in its own sentence (or heading): 23岁 elsewhere in
-        return False  # the passage is another sentence's fact
+        return "unstated"  # the passage is another sentence's fact
     if passage and _states(c, passage):
-        return True
+        return "holds"
+    if c.kind == "time" and c.text.endswith("年") and year and c.text[:-1] != year:
+        return "contradicted"  # what a report dated 2016 says without a year is said of 2016 (step 6)
     for layer in (scope.title, _date_words(scope.date), scope.document):
         if layer and _states(c, _clean(layer)):
-            return True
-    return c.kind not in _MUST_BE_STATED
+            return "holds"
+    return "unstated"
+
+
+def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
+    """Does constraint `c` hold for `sentence` in `scope`? A level or a qualifier nothing contradicts holds;
+    a time, number, ordinal or name must be stated in scope."""
+    v = verdict(c, sentence, scope)
+    return v == "holds" or (v == "unstated" and c.kind not in _MUST_BE_STATED)
 
 
 def contradicted(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
-    """Does `sentence`, or a heading over it, state another value of the constraint (and it does not hold)?
+    """Does `sentence`, a heading over it or its document's date state another value of the constraint?
     Weaker than `not holds`: silence is not contradiction (a cited passage need not carry its document's year)."""
-    if holds(c, sentence, scope):
-        return False
-    return any(_contradicts(c, _clean(text)) for text in (sentence, *scope.section))
+    return verdict(c, sentence, scope) == "contradicted"
+
+
+def _year_of(date: str) -> str:
+    return date[:4] if re.match(r"\d{4}", date) else ""
+
+
+_RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
+_RELATIVE = re.compile("|".join(_RELATIVE_YEARS))
+
+
+@lru_cache(maxsize=8192)
+def _clean_dated(text: str, year: str) -> str:
+    """`_clean`, with the years a dated document names relatively written out: 今年 → 2016年 in a report
+    dated 2016 (a question's 2016年 is then stated, its 2015年 contradicted)."""
+    clean = _clean(text)
+    if not year:
+        return clean
+    return _RELATIVE.sub(lambda m: f"{int(year) + _RELATIVE_YEARS[m[0]]}年", clean)
 
 
 def _date_words(date: str) -> str:
-    """2016-11-21 → 2016年11月21日, as a sentence would state it."""
+    """2016-11-21 → 2016年11月21日 (2016-11 → 2016年11月), as a sentence would state it."""
     if not date:
         return ""
-    y, m, d = date.split("-")
-    return f"{y}年{int(m)}月{int(d)}日"
+    return "".join(f"{int(part)}{unit}" for part, unit in zip(date.split("-"), "年月日", strict=False))
 
 
 def unmet(asked: Iterable[Constraint], sentence: str, scope: Scope = Scope()) -> tuple[Constraint, ...]:
@@ -201,3 +247,95 @@ def stated_unmet(claim: str, sentence: str, scope: Scope = Scope()) -> tuple[Con
 @lru_cache(maxsize=512)
 def _claim_constraints(claim: str) -> tuple[Constraint, ...]:
     return constraints(claim)
+
+
+# --- the asked slot ------------------------------------------------------------------------------
+
+_YEAR_ASKED = re.compile(r"哪一?年|年份|\bwhich year\b|\bwhat year\b", re.I)
+_DAY_ASKED = re.compile(r"哪一?天|几号|几月几日|日期|\bwhich day\b|\bwhat date\b", re.I)
+_A_YEAR = re.compile(r"(?<![\d.])\d{2,4}\s*年(?!代|[以之]?[来前后内间])|[今去前明]年|同年|次年|翌年|当年|[元初]年")
+_A_DAY = re.compile(r"\d{1,2}\s*[日号]|[今昨明前]天|当[天日]|次日|翌日|同日")
+_HEAD = 2  # characters of a head noun or verb: 主任 of 洛阳市委网信办主任, 主持 of 谁主持的
+
+
+def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
+    """Does `sentence` fill what `question` asks for, next to what it is asked about (module docstring)?
+
+    Checked where a rule can tell: a count (`question.counted`) needs a number beside its noun; 哪一年 a
+    year and 哪一天 a day, not any time word (目前, 近年来); 谁 and 叫什么 the person's or thing's head word
+    (主任, 书记, 主持) in the sentence, or else in its `passage`: a sentence that does not speak of a
+    主任 does not name one. A place (哪里, 哪个国家) needs a place the question does not name. Other kinds,
+    and English questions (their words reach the text through bridges), are left to the answerability model.
+    """
+    if question.english:
+        return True
+    text = _clean(sentence)
+    kind = question.kind
+    if kind is Kind.QUANTITY:
+        return not question.counted or "第几" in question.text or _counted_filled(question, text)
+    if kind is Kind.TIME:
+        if _YEAR_ASKED.search(question.text):
+            return _A_YEAR.search(text) is not None
+        return _DAY_ASKED.search(question.text) is None or _A_DAY.search(text) is not None
+    if kind in (Kind.PERSON, Kind.NAME):
+        heads = _heads(question)
+        where = text + "\n" + _clean(passage)
+        said = not heads or any(_said(h, where, question) for h in heads)
+        # a name: one the question does not hold (a proper name, a “quoted” or 《titled》 one) — 叫什么 of
+        # 5家国家三类新闻网站 is not answered by a sentence that counts them
+        return said and (kind is Kind.PERSON or holds_kind(sentence, question))
+    if kind is Kind.PLACE:
+        return holds_kind(sentence, question)
+    return True
+
+
+def _counted_filled(question: Question, text: str) -> bool:
+    """A number beside the counted noun or a dictionary stand-in of it (多少活儿: 100条), or with the question's
+    measure word (多少条信息: 1600余条); a noun the sentence never says is a paraphrase (多少人关注: 粉丝数量),
+    unless it is a specific word (有效期, 编制): a sentence that does not say it counts something else."""
+    counted = question.counted
+    stand_ins = [s for word, said in question.bridges.items() if word in counted or counted in word for s in said]
+    if any(number_near_counted(text, noun) for noun in (counted, *(s for s in stand_ins if len(s) >= 2))):
+        return True
+    measures = {m[1] for m in _MEASURE_ASKED.finditer(normalize(question.text))}
+    measures |= {s for s in stand_ins if len(s) == 1 and s in MEASURE_WORDS}
+    if any(re.search(rf"\d\s*(?:[万亿千百]|余|多)*\s*{m}", text) for m in measures):
+        return True
+    pieces = {counted[i : i + 2] for i in range(max(1, len(counted) - 1))}
+    if any(piece in text for piece in pieces):
+        return False  # said, but not beside a number: the number counts something else
+    return not specific_phrases((counted,))
+
+
+_MEASURE_ASKED = re.compile(rf"(?:多少|(?<!哪)几)([{MEASURE_WORDS}])")
+
+
+def _said(head: str, text: str, question: Question) -> bool:
+    """`head` in `text`, or one of the dictionary stand-ins of the question word it is part of."""
+    return head in text or any(
+        s in text for word, stand_ins in question.bridges.items() if head in word or word in head for s in stand_ins
+    )
+
+
+@lru_cache(maxsize=1024)
+def _asked_parts(text: str, kind: Kind) -> tuple[str, str]:
+    """The question's last clause before and after its question word of `kind`."""
+    asked = re.split(r"(?<=[？?])", normalize(text).rstrip("？? "))[-1]
+    pattern = next((p for k, p in KIND_RULES if k is kind and p.search(asked)), None)
+    m = pattern.search(asked) if pattern else None
+    return (asked[: m.start()], asked[m.end() :]) if m else (asked, "")
+
+
+def _heads(question: Question) -> tuple[str, ...]:
+    """The head words the asked slot stands next to: the end of the phrase before the question word
+    (洛阳市委网信办主任|叫什么 → 主任, 洛阳市委书记|是谁 → 书记); for 谁 also the phrase after it (谁|主持的 →
+    主持; 谁是|市委书记 → 书记). Place names aside: they are constraints of their own."""
+    before, after = _asked_parts(question.text, question.kind)
+    heads: list[str] = []
+    if (run := phrases_of(before)) and len(run[-1]) >= _HEAD:
+        heads.append(run[-1][-_HEAD:])
+    if question.kind is Kind.PERSON and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
+        heads += [run[0][:_HEAD], run[0][-_HEAD:]]
+    elif after.startswith("的") and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
+        heads.append(run[0][-_HEAD:])  # 什么名字的|创新创业大赛: the thing named comes after
+    return tuple(h for h in dict.fromkeys(heads) if not is_proper_name(h) and not re.search(r"[\d\W]", h))
