@@ -46,6 +46,7 @@ __all__ = [
     "QUESTION_WORDS",
     "KIND_RULES",
     "MEASURE_WORDS",
+    "ORG_NOUNS",
     "phrases_of",
     "specific_phrases",
     "shape",
@@ -107,7 +108,7 @@ def is_english(text: str) -> bool:
 MEASURE_WORDS = "个家起次条人年月项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队"
 _MEASURE = MEASURE_WORDS
 _PLACE_NOUN = "国家|国|城市|城|省|市|县|区|地区|地方|州|洲|岛|村|镇|乡|山|河|湖|海|街|路|港|站"
-_ORG_NOUN = (
+ORG_NOUNS = (
     "单位|部门|机构|公司|企业|网站|组织|学校|大学|学院|中学|政党|党|球队|队|俱乐部|媒体|报纸|报社|电视台|"
     "出版社|银行|医院|乐队|品牌|集团|协会|委员会|政府|机关|军队|部队|厂"
 )
@@ -128,7 +129,7 @@ KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
         (Kind.PERSON, r"谁|哪位|哪一位|何人|什么人(?!员)|哪个人|\bwho(?:m|se)?\b"),
         (Kind.LIST, r"哪些|哪几|包括什么|包括哪|有什么不同|\bwhat are\b|\bwhich\b"),
         (Kind.PLACE, rf"哪里|哪儿|在哪(?![些几])|何处|何地|什么地方|哪[个一座]?(?:{_PLACE_NOUN})|\bwhere\b"),
-        (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{_ORG_NOUN})|什么(?:{_ORG_NOUN})|which (?:company|organi[sz]ation)"),
+        (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{ORG_NOUNS})|什么(?:{ORG_NOUNS})|which (?:company|organi[sz]ation)"),
         (Kind.DEFINITION, r"是什么意思|指的是什么|是指什么|什么叫|含义|定义"),  # before NAME: 名称…是什么意思
         (
             Kind.NAME,

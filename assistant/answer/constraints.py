@@ -53,6 +53,7 @@ from assistant.question import (
     KIND_RULES,
     LEVEL_BODIES,
     MEASURE_WORDS,
+    ORG_NOUNS,
     LEVEL_PREFIXES,
     QUALIFIER_GROUPS,
     UNITS,
@@ -253,8 +254,11 @@ def _claim_constraints(claim: str) -> tuple[Constraint, ...]:
 
 _YEAR_ASKED = re.compile(r"哪一?年|年份|\bwhich year\b|\bwhat year\b", re.I)
 _DAY_ASKED = re.compile(r"哪一?天|几号|几月几日|日期|\bwhich day\b|\bwhat date\b", re.I)
-_A_YEAR = re.compile(r"(?<![\d.])\d{2,4}\s*年(?!代|[以之]?[来前后内间])|[今去前明]年|同年|次年|翌年|当年|[元初]年")
+_A_YEAR = re.compile(r"(?<![\d.])\d{2,4}\s*年(?![以之]?[前后内间])|[今去前明]年|同年|次年|翌年|当年|[元初]年")
 _A_DAY = re.compile(r"\d{1,2}\s*[日号]|[今昨明前]天|当[天日]|次日|翌日|同日")
+_COUNTRY_ASKED = re.compile(r"哪[个一]?(?:国家|国|城市|省份?)")
+_NAMED_THING = re.compile(rf"(?:{ORG_NOUNS})[^的]{{0,2}}$|[网站台刊报号]$")
+_PERSON_SUFFIX = "方者人商家员"  # 赞助方, 创造者, 经营方: the head is the verb before the suffix
 _HEAD = 2  # characters of a head noun or verb: 主任 of 洛阳市委网信办主任, 主持 of 谁主持的
 
 
@@ -272,7 +276,7 @@ def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
     text = _clean(sentence)
     kind = question.kind
     if kind is Kind.QUANTITY:
-        return not question.counted or "第几" in question.text or _counted_filled(question, text)
+        return not question.counted or "第几" in question.text or _counted_filled(question, text, _clean(passage))
     if kind is Kind.TIME:
         if _YEAR_ASKED.search(question.text):
             return _A_YEAR.search(text) is not None
@@ -281,18 +285,19 @@ def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
         heads = _heads(question)
         where = text + "\n" + _clean(passage)
         said = not heads or any(_said(h, where, question) for h in heads)
-        # a name: one the question does not hold (a proper name, a “quoted” or 《titled》 one) — 叫什么 of
-        # 5家国家三类新闻网站 is not answered by a sentence that counts them
-        return said and (kind is Kind.PERSON or holds_kind(sentence, question))
-    if kind is Kind.PLACE:
-        return holds_kind(sentence, question)
+        # the name of a thing with names of its own (网站, 公司, 媒体): one the question does not hold — 叫什么
+        # of 5家国家三类新闻网站 is not answered by a sentence that counts them
+        named = kind is Kind.PERSON or not _NAMED_THING.search(_asked_parts(question.text, kind)[0])
+        return said and (named or holds_kind(sentence, question))
+    if kind is Kind.PLACE and _COUNTRY_ASKED.search(question.text):
+        return holds_kind(sentence, question)  # 哪个国家: a place the question does not name (哪里 is said in many ways)
     return True
 
 
-def _counted_filled(question: Question, text: str) -> bool:
+def _counted_filled(question: Question, text: str, passage: str) -> bool:
     """A number beside the counted noun or a dictionary stand-in of it (多少活儿: 100条), or with the question's
     measure word (多少条信息: 1600余条); a noun the sentence never says is a paraphrase (多少人关注: 粉丝数量),
-    unless it is a specific word (有效期, 编制): a sentence that does not say it counts something else."""
+    unless it is a specific word (有效期, 编制) that the passage never says either, and no unit (厘米 is said cm)."""
     counted = question.counted
     stand_ins = [s for word, said in question.bridges.items() if word in counted or counted in word for s in said]
     if any(number_near_counted(text, noun) for noun in (counted, *(s for s in stand_ins if len(s) >= 2))):
@@ -304,7 +309,10 @@ def _counted_filled(question: Question, text: str) -> bool:
     pieces = {counted[i : i + 2] for i in range(max(1, len(counted) - 1))}
     if any(piece in text for piece in pieces):
         return False  # said, but not beside a number: the number counts something else
-    return not specific_phrases((counted,))
+    return not specific_phrases((counted,)) or counted in passage or _A_UNIT.search(counted) is not None
+
+
+_A_UNIT = re.compile(r"[米克升吨亩元秒时分斤里度%％]$")
 
 
 _MEASURE_ASKED = re.compile(rf"(?:多少|(?<!哪)几)([{MEASURE_WORDS}])")
@@ -332,10 +340,14 @@ def _heads(question: Question) -> tuple[str, ...]:
     主持; 谁是|市委书记 → 书记). Place names aside: they are constraints of their own."""
     before, after = _asked_parts(question.text, question.kind)
     heads: list[str] = []
-    if (run := phrases_of(before)) and len(run[-1]) >= _HEAD:
+    if question.kind is Kind.PERSON:
+        # only "X是谁": the head noun of X (洛阳市委书记 → 书记); 谁主持的, 归谁所有 are said in too many ways
+        closing = not after.strip("的呢啊呀？? ")  # 是谁主持的 asks who chaired, not who X is
+        if closing and before.endswith(("是", "为")) and (run := phrases_of(before)) and len(run[-1]) >= _HEAD:
+            word = run[-1].rstrip(_PERSON_SUFFIX) if len(run[-1]) > _HEAD else run[-1]
+            heads.append(word[-_HEAD:])
+    elif (run := phrases_of(before)) and len(run[-1]) >= _HEAD and not before.endswith(("什么", "的")):
         heads.append(run[-1][-_HEAD:])
-    if question.kind is Kind.PERSON and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
-        heads += [run[0][:_HEAD], run[0][-_HEAD:]]
     elif after.startswith("的") and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
         heads.append(run[0][-_HEAD:])  # 什么名字的|创新创业大赛: the thing named comes after
     return tuple(h for h in dict.fromkeys(heads) if not is_proper_name(h) and not re.search(r"[\d\W]", h))
