@@ -149,3 +149,67 @@ def test_an_answer_citing_another_body_does_not_answer_the_question() -> None:
     ]
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "市委网信办有多少在编人员？") == ()
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "2016年市委网信办有多少在编人员？") == ()
+
+
+def test_one_date_reader_reads_file_names_date_lines_and_chinese_numerals() -> None:
+    from assistant.ingest.structure import leading_date, parse_date
+
+    assert parse_date(REPORT_DOC) == "2016-11-21"
+    assert parse_date("(2016 年 11 月 21 日)") == "2016-11-21"
+    assert parse_date("二〇一六年十一月") == "2016-11"
+    assert parse_date("2016-13-40") is None and parse_date("没有日期") is None
+    assert leading_date("关于…的汇报\n\n(2016 年 11 月 21 日)\n\n一、…") == "2016-11-21"
+    assert leading_date("正文里提到 2014 年 8 月下发的通知。") is None  # a date in a sentence dates no document
+    assert scope_of(Passage(id=0, doc="汇报.txt", start=0, end=3, text="目前…", section=()), "汇报\n(2016 年 11 月 21 日)\n").date == "2016-11-21"
+
+
+def test_a_year_the_documents_date_contradicts_is_not_met_and_relative_years_are_read() -> None:
+    from assistant.answer.constraints import contradicted, verdict
+
+    scope = Scope(section=("四、提请领导小组研究解决的问题",), title=REPORT_DOC, date="2016-11-21",
+                  passage="目前市委网信办仅有在编人员 11 人。", document="")  # fmt: skip
+    current = "目前市委网信办仅有在编人员 11 人，人员较少。"
+    assert verdict(Constraint("time", "2014年"), current, scope) == "contradicted"
+    assert contradicted(Constraint("time", "2014年"), current, scope)
+    assert holds(Constraint("time", "2016年"), current, scope)
+    # the report's 2015 figure answers a 2015 question: the sentence states it
+    assert holds(Constraint("time", "2015年"), REPORT_2015, scope)
+    # 今年 in a report dated 2016 is 2016; 去年 2015
+    assert holds(Constraint("time", "2016年"), "国家网信办今年 1 月启动申办工作。", scope)
+    assert contradicted(Constraint("time", "2015年"), "国家网信办今年 1 月启动申办工作。", scope)
+    assert holds(Constraint("time", "2015年"), "去年全市处置舆情 500 件。", scope)
+    # an undated document neither confirms nor contradicts a year
+    assert verdict(Constraint("time", "2014年"), current, Scope(passage=current)) == "unstated"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "filled"),
+    [
+        ("洛阳市委网信办目前有多少在编人员？", "目前市委网信办仅有在编人员 11 人，人员较少。", True),
+        # the number counts something else: 1600 is not beside 在编人员
+        ("洛阳市委网信办有多少在编人员？", "在编人员较少，日均收集上报 1600 余条信息。", False),
+        ("市委网信办日均收集上报多少条信息？", "分析研判有害信息、舆情线索等，日均收集上报 1600 余条。", True),
+        ("互联网信息内容管理行政执法证的有效期是几年？", "对在主管部门工作满一年的人员颁发执法证。", False),
+        ("洛阳官方微信公众号有多少人关注？", "“精彩洛阳”官方微信粉丝数量已超过2万。", True),
+        ("洛阳市委网信办是哪一年成立的？", "近年来，市委网信办在省委网信办成立后连年被评为先进单位。", False),
+        ("国务院是哪一年下发通知的？", "国务院 2014 年 8 月下发通知。", True),
+        ("洛阳市委网信办主任叫什么名字？", "市委网信办连年被评为“全省网信工作先进单位”。", False),
+        ("洛阳的5家国家三类新闻网站分别叫什么？", "国家一类新闻网站1家，国家三类新闻网站5家，数量位居全省前列。", False),
+        ("洛阳办过什么名字的创新创业大赛？", "开展“直通硅谷”创新创业大赛、洛阳电子商务大会等活动。", True),
+        ("洛阳市委书记是谁？", "围绕市委市政府中心工作，开展网上宣传。", False),
+        ("中央网络安全和信息化工作座谈会是谁主持的？", "习近平总书记主持会议并发表重要讲话。", True),
+        ("那些网络攻击是哪个国家的情报机关干的？", "及时发现处置境外情报机关实施的网络攻击事件 50 余起。", False),
+    ],
+)
+def test_the_asked_slot_is_filled_beside_what_it_is_asked_about(question: str, sentence: str, filled: bool) -> None:
+    from assistant.answer.constraints import slot_filled
+
+    assert slot_filled(analyse(question), sentence) is filled
+
+
+def test_a_list_or_outline_is_not_given_for_another_year(assistant: Assistant) -> None:
+    for question in ("2015年贯彻落实意见要抓好哪几个方面？", "2015年的汇报分成哪几部分？"):
+        answer = assistant.final_answer(question, ())
+        assert not answer.found and answer.shape == "fact", question
+    assert assistant.final_answer("2016年的汇报分成哪几部分？", ()).shape == "outline"
+    assert assistant.final_answer("贯彻落实意见要抓好哪几个方面？", ()).found
