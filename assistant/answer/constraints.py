@@ -52,9 +52,9 @@ from assistant.ingest.structure import leading_date, parse_date
 from assistant.question import (
     KIND_RULES,
     LEVEL_BODIES,
+    LEVEL_PREFIXES,
     MEASURE_WORDS,
     ORG_NOUNS,
-    LEVEL_PREFIXES,
     QUALIFIER_GROUPS,
     UNITS,
     Constraint,
@@ -67,7 +67,7 @@ from assistant.question import (
     specific_phrases,
 )
 from assistant.schema import Passage
-from assistant.text.words import normalize
+from assistant.text.words import content_words, normalize
 
 __all__ = ["Scope", "Verdict", "contradicted", "holds", "scope_of", "slot_filled", "stated_unmet", "unmet", "verdict"]
 
@@ -123,6 +123,8 @@ def _states(c: Constraint, text: str) -> bool:
     if c.kind == "entity":
         # 洛阳市 is held by a text that says 洛阳, 河南省 by 河南
         return c.text in text or (len(c.text) > 2 and c.text[-1] in "省市县区州" and c.text[:-1] in text)
+    if c.kind == "level":
+        return any(form in text for form in _level_forms(c.text))
     return c.text in text
 
 
@@ -155,15 +157,32 @@ def _contradicts(c: Constraint, text: str) -> bool:
 
 
 @lru_cache(maxsize=256)
+def _level_forms(level: str) -> tuple[str, ...]:
+    """The ways a text names one body at one level: 县网信办 and 县委网信办 are the same office."""
+    m = re.fullmatch(r"([省市县区])(委?)(.+)", level)
+    if not m or m[3] in ("委", "级", "政府") or m[3].startswith("委"):
+        return (level,)
+    return (f"{m[1]}{m[3]}", f"{m[1]}委{m[3]}")
+
+
+@lru_cache(maxsize=256)
 def _level_rivals(level: str) -> tuple[str, ...]:
-    """The same body at another level: 市委 → 省委, 县委, 区委 …; 全省 → 全国, 全市 …"""
+    """The same body at another level: 市委 → 省委, 县委, 区委, 中央 …; 省政府 → 国务院 …; 县网信办 → 市委网信办,
+    国家网信办 …; 全省 → 全国, 全市 …"""
     if level.startswith("全"):
         return tuple(f"全{p}" for p in "国省市县区" if f"全{p}" != level)
-    for body in sorted(LEVEL_BODIES, key=len, reverse=True):
-        if level.endswith(body):
-            prefix = level[: -len(body)]
-            return tuple(p + body for p in LEVEL_PREFIXES if p != prefix and p in "省市县区")
-    return ()
+    m = re.fullmatch(r"([省市县区])(委?)(.+)", level)
+    if not m or not any(m[3] == body or f"委{m[3]}" == body for body in LEVEL_BODIES) and m[3] not in LEVEL_BODIES:
+        return ()
+    body = m[3]
+    rivals = [form for p in "省市县区" if p != m[1] for form in _level_forms(f"{p}{m[2]}{body}")]
+    if body == "委":
+        rivals.append("中央")  # the same kind of body at the national level
+    elif body == "政府":
+        rivals += ["国务院", "中央政府"]
+    elif body != "级":
+        rivals += [f"国家{body}", f"中央{body}"]
+    return tuple(rivals)
 
 
 def verdict(c: Constraint, sentence: str, scope: Scope = Scope()) -> Verdict:
@@ -188,6 +207,8 @@ def verdict(c: Constraint, sentence: str, scope: Scope = Scope()) -> Verdict:
         return "unstated"  # the passage is another sentence's fact
     if passage and _states(c, passage):
         return "holds"
+    if c.kind == "level" and passage and _contradicts(c, passage):
+        return "contradicted"  # a passage about 市委网信办 that never names 县网信办 speaks of the city's office
     if c.kind == "time" and c.text.endswith("年") and year and c.text[:-1] != year:
         return "contradicted"  # what a report dated 2016 says without a year is said of 2016 (step 6)
     for layer in (scope.title, _date_words(scope.date), scope.document):
@@ -290,7 +311,8 @@ def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
         named = kind is Kind.PERSON or not _NAMED_THING.search(_asked_parts(question.text, kind)[0])
         return said and (named or holds_kind(sentence, question))
     if kind is Kind.PLACE and _COUNTRY_ASKED.search(question.text):
-        return holds_kind(sentence, question)  # 哪个国家: a place the question does not name (哪里 is said in many ways)
+        # 哪个国家: a place the question does not name (哪里 is answered in too many ways to check)
+        return holds_kind(sentence, question)
     return True
 
 
@@ -309,10 +331,15 @@ def _counted_filled(question: Question, text: str, passage: str) -> bool:
     pieces = {counted[i : i + 2] for i in range(max(1, len(counted) - 1))}
     if any(piece in text for piece in pieces):
         return False  # said, but not beside a number: the number counts something else
-    return not specific_phrases((counted,)) or counted in passage or _A_UNIT.search(counted) is not None
+    if counted in passage or _A_UNIT.search(counted) or re.search(rf"\d\s*(?:{_UNITS_MEASURED})", text):
+        return True  # said in the passage, or a measure said in its unit (体重: 约8公斤重; 多少厘米: 2cm)
+    head = next(iter(content_words(counted)), counted)  # 几首歌进入…: 歌, the noun after the measure word
+    return len(head) < 2 or not specific_phrases((head,))  # one character (歌) is no specific word
 
 
 _A_UNIT = re.compile(r"[米克升吨亩元秒时分斤里度%％]$")
+# units of measure (not counting words): a number in one of them measures what a 多大/多重/多少 asks
+_UNITS_MEASURED = "公斤|千克|克|吨|斤|公里|千米|厘米|毫米|米|英尺|英寸|平方|公顷|亩|升|元|美元|秒|分钟|小时|度|%|％|cm|km|kg|m"
 
 
 _MEASURE_ASKED = re.compile(rf"(?:多少|(?<!哪)几)([{MEASURE_WORDS}])")
@@ -345,7 +372,8 @@ def _heads(question: Question) -> tuple[str, ...]:
         closing = not after.strip("的呢啊呀？? ")  # 是谁主持的 asks who chaired, not who X is
         if closing and before.endswith(("是", "为")) and (run := phrases_of(before)) and len(run[-1]) >= _HEAD:
             word = run[-1].rstrip(_PERSON_SUFFIX) if len(run[-1]) > _HEAD else run[-1]
-            heads.append(word[-_HEAD:])
+            # an agent noun (创造者, 赞助方) is said by its verb in many ways (由…所创作): one character of it will do
+            heads += list(word[-_HEAD:]) if word != run[-1] else [word[-_HEAD:]]
     elif (run := phrases_of(before)) and len(run[-1]) >= _HEAD and not before.endswith(("什么", "的")):
         heads.append(run[-1][-_HEAD:])
     elif after.startswith("的") and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
