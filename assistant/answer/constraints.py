@@ -52,7 +52,6 @@ from assistant.ingest.structure import leading_date, parse_date
 from assistant.question import (
     KIND_RULES,
     LEVEL_BODIES,
-    LEVEL_PREFIXES,
     MEASURE_WORDS,
     ORG_NOUNS,
     QUALIFIER_GROUPS,
@@ -339,7 +338,9 @@ def _counted_filled(question: Question, text: str, passage: str) -> bool:
 
 _A_UNIT = re.compile(r"[米克升吨亩元秒时分斤里度%％]$")
 # units of measure (not counting words): a number in one of them measures what a 多大/多重/多少 asks
-_UNITS_MEASURED = "公斤|千克|克|吨|斤|公里|千米|厘米|毫米|米|英尺|英寸|平方|公顷|亩|升|元|美元|秒|分钟|小时|度|%|％|cm|km|kg|m"
+_UNITS_MEASURED = (
+    "公斤|千克|克|吨|斤|公里|千米|厘米|毫米|米|英尺|英寸|平方|公顷|亩|升|元|美元|秒|分钟|小时|度|%|％|cm|km|kg|m"
+)
 
 
 _MEASURE_ASKED = re.compile(rf"(?:多少|(?<!哪)几)([{MEASURE_WORDS}])")
