@@ -276,6 +276,20 @@ _YEAR_ASKED = re.compile(r"哪一?年|年份|\bwhich year\b|\bwhat year\b", re.I
 _DAY_ASKED = re.compile(r"哪一?天|几号|几月几日|日期|\bwhich day\b|\bwhat date\b", re.I)
 _A_YEAR = re.compile(r"(?<![\d.])\d{2,4}\s*年(?![以之]?[前后内间])|[今去前明]年|同年|次年|翌年|当年|[元初]年")
 _A_DAY = re.compile(r"\d{1,2}\s*[日号]|[今昨明前]天|当[天日]|次日|翌日|同日")
+_EXACT_ASKED = re.compile(r"具体|确切|准确|精确|\bexact(?:ly)?\b|\bprecise(?:ly)?\b", re.I)
+_NUMBER_SAID = re.compile(r"\d+(?:\.\d+)?")
+_BOUND_BEFORE = re.compile(r"(?:超过|超|逾|近|约|大约|将近|不到|不足|至少|最多)\s*$")
+_BOUND_AFTER = re.compile(r"^\s*[万亿千百]?\s*(?:余|多|[^\d，。；,;]{0,3}(?:左右|以上|以下|上下))")
+
+
+def _only_bounds(text: str) -> bool:
+    """Every number of `text` is a bound or an estimate (超过2万, 600余件, 100条左右), none a figure."""
+    numbers = list(_NUMBER_SAID.finditer(text))
+    return bool(numbers) and all(
+        _BOUND_BEFORE.search(text[: m.start()]) or _BOUND_AFTER.search(text[m.end() :]) for m in numbers
+    )
+
+
 _COUNTRY_ASKED = re.compile(r"哪[个一]?(?:国家|国|城市|省份?)")
 _NAMED_THING = re.compile(rf"(?:{ORG_NOUNS})[^的]{{0,2}}$|[网站台刊报号]$")
 _PERSON_SUFFIX = "方者人商家员"  # 赞助方, 创造者, 经营方: the head is the verb before the suffix
@@ -291,10 +305,12 @@ def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
     主任 does not name one. A place (哪里, 哪个国家) needs a place the question does not name. Other kinds,
     and English questions (their words reach the text through bridges), are left to the answerability model.
     """
-    if question.english:
-        return True
     text = _clean(sentence)
     kind = question.kind
+    if kind is Kind.QUANTITY and _EXACT_ASKED.search(question.text) and _only_bounds(text):
+        return False  # 具体有多少 / exactly: "已超过2万" states a bound, not the figure
+    if question.english:
+        return True
     if kind is Kind.QUANTITY:
         return not question.counted or "第几" in question.text or _counted_filled(question, text, _clean(passage))
     if kind is Kind.TIME:

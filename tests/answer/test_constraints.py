@@ -82,7 +82,8 @@ def test_levels_qualifiers_and_first_ordinals() -> None:
 def test_a_claim_is_checked_on_what_it_states_not_what_the_question_presupposed() -> None:
     source = "目前市委网信办仅有在编人员 11 人，人员较少。"
     assert stated_unmet("市委网信办有在编人员11人。", source) == ()
-    assert [c.text for c in stated_unmet("省委网信办有在编人员11人。", source)] == ["省委"]
+    # the office is the constraint, at its level: 省委网信办 (not only 省委)
+    assert [c.text for c in stated_unmet("省委网信办有在编人员11人。", source)] == ["省委网信办"]
     assert [c.text for c in stated_unmet("2015年，6家企业获评。", "6家企业获评2014年河南省示范企业。")] == ["2015年"]
 
 
@@ -145,7 +146,7 @@ def test_an_answer_citing_another_body_does_not_answer_the_question() -> None:
 
     sources = [_source(REPORT_2015), _source("目前市委网信办仅有在编人员 11 人，人员较少。", 2)]
     assert [c.text for c in question_unmet("市委网信办有在编人员11人[2]。", sources, "省委网信办有多少在编人员？")] == [
-        "省委"
+        "省委网信办"
     ]
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "市委网信办有多少在编人员？") == ()
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "2016年市委网信办有多少在编人员？") == ()
@@ -200,6 +201,11 @@ def test_a_year_the_documents_date_contradicts_is_not_met_and_relative_years_are
         ("洛阳市委书记是谁？", "围绕市委市政府中心工作，开展网上宣传。", False),
         ("中央网络安全和信息化工作座谈会是谁主持的？", "习近平总书记主持会议并发表重要讲话。", True),
         ("那些网络攻击是哪个国家的情报机关干的？", "及时发现处置境外情报机关实施的网络攻击事件 50 余起。", False),
+        # an exact figure asked, a bound said
+        ("“精彩洛阳”微信具体有多少粉丝？", "“精彩洛阳”官方微信粉丝数量已超过2万。", False),
+        ("“精彩洛阳”微信有多少粉丝？", "“精彩洛阳”官方微信粉丝数量已超过2万。", True),
+        ("How many followers does the account have exactly?", "“精彩洛阳”官方微信粉丝数量已超过2万。", False),
+        ("市委网信办具体有多少在编人员？", "目前市委网信办仅有在编人员 11 人。", True),
     ],
 )
 def test_the_asked_slot_is_filled_beside_what_it_is_asked_about(question: str, sentence: str, filled: bool) -> None:
@@ -214,3 +220,18 @@ def test_a_list_or_outline_is_not_given_for_another_year(assistant: Assistant) -
         assert not answer.found and answer.shape == "fact", question
     assert assistant.final_answer("2016年的汇报分成哪几部分？", ()).shape == "outline"
     assert assistant.final_answer("贯彻落实意见要抓好哪几个方面？", ()).found
+
+
+def test_a_local_office_is_not_the_national_or_another_levels_one() -> None:
+    from assistant.answer.constraints import contradicted
+
+    assert ("level", "省委网信办") in {(c.kind, c.text) for c in constraints("省委网信办什么时候启动申办工作？")}
+    national = "国家网信办今年 1 月启动“互联网信息内容管理行政执法证”申办工作。"
+    assert contradicted(Constraint("level", "省委网信办"), national)
+    assert contradicted(Constraint("level", "省政府"), "国务院 2014 年 8 月下发《通知》。")
+    assert holds(Constraint("level", "县网信办"), "各县委网信办日均收集上报 100 条。")  # one office, two names
+    # the sentence names no body: the passage's 市委网信办 is whose figure it is
+    passage = "目前市委网信办仅有在编人员 11 人。每天日均收集上报 1600 余条。"
+    scope = Scope(passage=passage)
+    assert contradicted(Constraint("level", "县网信办"), "每天日均收集上报 1600 余条。", scope)
+    assert holds(Constraint("level", "市委网信办"), "每天日均收集上报 1600 余条。", scope)
