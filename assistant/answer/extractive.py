@@ -35,8 +35,9 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.answer import model
-from assistant.answer.constraints import scope_of, slot_filled, unmet
+from assistant.answer.constraints import scope_of, unmet
 from assistant.answer.evidence import Reading, answer_features, coverage, holds_kind
+from assistant.answer.slot import slot_filled
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
