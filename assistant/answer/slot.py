@@ -140,12 +140,17 @@ def _asked_parts(text: str, kind: Kind) -> tuple[str, str]:
 
 
 def _heads(question: Question) -> tuple[str, ...]:
+    return _heads_of(question.text, question.kind)  # once per question, not per candidate sentence
+
+
+@lru_cache(maxsize=1024)
+def _heads_of(text: str, kind: Kind) -> tuple[str, ...]:
     """The head words the asked slot stands next to: the end of the phrase before the question word
-    (洛阳市委网信办主任|叫什么 → 主任, 洛阳市委书记|是谁 → 书记); for 谁 also the phrase after it (谁|主持的 →
-    主持; 谁是|市委书记 → 书记). Place names aside: they are constraints of their own."""
-    before, after = _asked_parts(question.text, question.kind)
+    (洛阳市委网信办主任|叫什么 → 主任, 洛阳市委书记|是谁 → 书记), or the thing named after it (什么名字的|大赛
+    → 大赛); for 谁 only a closing "X是谁". Place names aside: they are constraints of their own."""
+    before, after = _asked_parts(text, kind)
     heads: list[str] = []
-    if question.kind is Kind.PERSON:
+    if kind is Kind.PERSON:
         # only "X是谁": the head noun of X (洛阳市委书记 → 书记); 谁主持的, 归谁所有 are said in too many ways
         closing = not after.strip("的呢啊呀？? ")  # 是谁主持的 asks who chaired, not who X is
         if closing and before.endswith(("是", "为")) and (run := phrases_of(before)) and len(run[-1]) >= _HEAD:
