@@ -89,3 +89,93 @@ def report():
     from assistant.ingest import read_document
 
     return read_document(REPORT, CORPUS)
+
+
+class MilvusTestServer:
+    """A real standalone Milvus 2.3.5 (the `milvus` package's binary), on free ports, in a temporary data folder.
+
+    A 2.3 server holds the dense-only store (docs/stores.md); what the tests marked `milvus_server` prove on it is
+    what an engine adds: the gRPC path, data kept across a server restart, several processes on one collection."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+        self.seconds: list[float] = []  # each start, for the report of the tests' wall time
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from milvus import MilvusServer, MilvusServerConfig
+
+        began = time.monotonic()
+        # The same data folder and port at every start: a restart finds what the last run wrote.
+        server = MilvusServer(MilvusServerConfig(data_dir=str(self.data_dir), proxy_port=self.port))
+        server.start()  # waits for /healthz
+        self.process, server.server_proc = server.server_proc, None  # stopped here, gracefully, not by its __del__
+        for f in server.proc_fds.values():
+            f.close()
+        server.proc_fds.clear()
+        self.seconds.append(time.monotonic() - began)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # Milvus flushes and leaves its etcd and WAL consistent
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def clear(self) -> None:
+        """Drop the store's collections: each test starts from an empty server."""
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(self.uri, timeout=30)
+        try:
+            for name in client.list_collections():
+                if name.startswith("assistant_"):
+                    client.drop_collection(name)
+        finally:
+            client.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real Milvus server for the session (started at the first test that asks for it, stopped at the end);
+    each test gets it emptied of the store's collections. Skipped, with the reason, where it cannot start."""
+    try:
+        import milvus  # noqa: F401
+    except ImportError:
+        pytest.skip("the milvus package (a Milvus 2.3.5 server) is not installed: pip install milvus==2.3.5")
+    server = MilvusTestServer(tmp_path_factory.mktemp("milvus-server"))
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001  (a machine where its binary cannot run)
+        server.stop()
+        pytest.skip(f"the Milvus 2.3.5 server of the milvus package does not start here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def milvus_uri(milvus_server: MilvusTestServer) -> str:
+    """The URI of the session's Milvus server, its store collections dropped."""
+    milvus_server.clear()
+    return milvus_server.uri
