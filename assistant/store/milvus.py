@@ -296,11 +296,25 @@ class MilvusStore(Catalogue):
         if self._owns_client:
             self.client.close()
 
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A MilvusClient call; when a restarted server has not loaded the collections again yet ("collection not
+        loaded"), they are loaded (Milvus waits until they are) and the call is made once more."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            if "not loaded" not in str(getattr(exc, "message", "") or exc):
+                raise
+            log.warning("Milvus at %s has not loaded the store's collections (restarted?): loading them", self.uri)
+            for name in (PASSAGES, SENTENCES, DOCUMENTS):
+                self.client.load_collection(name)
+            return getattr(self.client, method)(*args, **kwargs)
+
     def current(self) -> MilvusStore:
         """This store, or one over the documents as Milvus holds them now when another process (a web worker,
         `assistant add`/`remove`) has changed them since this one was loaded: one key lookup per call."""
         try:
-            if generation(self.client) == self.generation:
+            rows = self._call("get", DOCUMENTS, ids=[GENERATION], output_fields=["info"])
+            if (rows[0]["info"] if rows else "") == self.generation:
                 return self
             newer = MilvusStore(self.client, self.uri, self.folder, self.meta, self.glossary)
         except Exception:  # noqa: BLE001  (Milvus down for a moment: keep answering from what is loaded)
@@ -323,7 +337,7 @@ class MilvusStore(Catalogue):
             # By primary key (passage id # sentence number, the count known from the spans): a filter on the
             # passage field costs Milvus Lite a scan of every sentence.
             keys = [f"{i}#{k}" for i in part for k in range(len(self.sentence_rows(self._numbers[i])))]
-            rows = self.client.get(SENTENCES, ids=keys, output_fields=["id", "vector"]) if keys else []
+            rows = self._call("get", SENTENCES, ids=keys, output_fields=["id", "vector"]) if keys else []
             found = {r["id"]: r["vector"] for r in rows}
             for i in part:
                 n = len(self.sentence_rows(self._numbers[i]))
@@ -352,7 +366,7 @@ class MilvusStore(Catalogue):
         if k == 0:
             return []
         query = [np.asarray(vector, np.float32).tolist()]
-        found = self.client.search(SENTENCES, data=query, anns_field="vector", limit=k, output_fields=["passage"],
+        found = self._call("search", SENTENCES, data=query, anns_field="vector", limit=k, output_fields=["passage"],
                                    search_params={"metric_type": "COSINE"})  # fmt: skip
         best: dict[str, float] = {}
         for hit in found[0]:
@@ -389,7 +403,7 @@ class MilvusStore(Catalogue):
             order = sorted(range(len(ids)), key=lambda j: (-scores[j], numbers[j]))[:depth]
             return [(ids[j], float(scores[j])) for j in order if scores[j] > 0]
         # Milvus ranks by unweighted BM25; twice the depth, rescored with the weights, keeps the same top `depth`.
-        found = self.client.search(PASSAGES, data=[" ".join(map(_encode, known))], anns_field="sparse",
+        found = self._call("search", PASSAGES, data=[" ".join(map(_encode, known))], anns_field="sparse",
                                    limit=min(2 * depth, 16384), output_fields=["id"],
                                    search_params={"metric_type": "BM25"})  # fmt: skip
         ids = [h["id"] for h in found[0] if h["id"] in self._numbers]
