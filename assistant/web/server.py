@@ -289,7 +289,7 @@ def launch_workers(settings: Settings, *, quiet: bool = False) -> None:
         shown, port, settings.workers, settings.milvus_uri,
     )  # fmt: skip
     try:
-        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         sock.close()
 
