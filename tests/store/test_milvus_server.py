@@ -36,11 +36,33 @@ NEW = "今年新招录了多少网信干部？"  # answered by the second docume
 QUESTIONS = ["中央网络安全和信息化工作座谈会是谁主持的？", "我市如何贯彻落实会议精神？", NEW, "天气怎么样"]
 
 
-def _corpus(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy2(REPORT, corpus / REPORT.name)
-    return corpus
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, assistant) -> Path:
+    """The report's local build, embedded once for the module; each test copies it (nothing embedded again)."""
+    from assistant.store.local import build
+
+    root = tmp_path_factory.mktemp("built")
+    (root / "corpus").mkdir()
+    shutil.copy2(REPORT, root / "corpus" / REPORT.name)
+    build(Settings.load(corpus_dir=root / "corpus", index_dir=root / "index"), assistant.embedder)
+    return root
+
+
+def _settings(built: Path, tmp_path: Path, uri: str) -> Settings:
+    """A copy of the report's corpus and build, on the Milvus server at `uri`."""
+    for folder in ("corpus", "index"):
+        shutil.copytree(built / folder, tmp_path / folder)
+    return Settings.load(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", store="milvus", store_uri=uri)
+
+
+def _following(assistant, timeout: float = 5.0):
+    """The Assistant `assistant.current()` gives once it sees the documents changed: another process's write
+    reaches this one's check within a time tick of the server (0.2-0.4 s measured on 2.3.5, docs/stores.md)."""
+    deadline = time.monotonic() + timeout
+    while (newer := assistant.current()) is assistant:
+        assert time.monotonic() < deadline, "the change made by the other process was not seen"
+        time.sleep(0.05)
+    return newer
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -66,15 +88,16 @@ def _seen(assistant) -> dict[str, tuple]:
     return out
 
 
-def test_a_server_before_2_5_holds_the_dense_only_store(milvus_uri: str, tmp_path: Path, assistant) -> None:
+def test_a_server_before_2_5_holds_the_dense_only_store(
+    milvus_uri: str, tmp_path: Path, built: Path, assistant
+) -> None:
     """The version is checked at connect; `assistant index` says once which store the server holds."""
     from click.testing import CliRunner
 
     from assistant.cli import cli
     from assistant.store import milvus
 
-    settings = Settings.load(corpus_dir=_corpus(tmp_path), index_dir=tmp_path / "index", store="milvus",
-                             store_uri=milvus_uri)  # fmt: skip
+    settings = _settings(built, tmp_path, milvus_uri)
     client = milvus.connect(settings)
     assert milvus.mode(client) == "dense-only" and str(client.get_server_version()).startswith("v2.3")
     client.close()
@@ -89,12 +112,13 @@ def test_a_server_before_2_5_holds_the_dense_only_store(milvus_uri: str, tmp_pat
         "it beside Milvus: docs/stores.md)"]  # fmt: skip
 
 
-def test_data_kept_across_a_server_restart(milvus_server, milvus_uri: str, tmp_path: Path, assistant) -> None:
+def test_data_kept_across_a_server_restart(
+    milvus_server, milvus_uri: str, tmp_path: Path, built: Path, assistant
+) -> None:
     from assistant.pipeline import Assistant
     from assistant.store import milvus
 
-    settings = Settings.load(corpus_dir=_corpus(tmp_path), index_dir=tmp_path / "index", store="milvus",
-                             store_uri=milvus_uri)  # fmt: skip
+    settings = _settings(built, tmp_path, milvus_uri)
     (settings.corpus_dir / SECOND).write_text(SECOND_TEXT, encoding="utf-8")
     before = Assistant(settings, embedder=assistant.embedder)
     seen = _seen(before)
@@ -110,21 +134,19 @@ def test_data_kept_across_a_server_restart(milvus_server, milvus_uri: str, tmp_p
     after.index.close()
 
 
-def test_two_processes_on_one_collection(milvus_uri: str, tmp_path: Path, assistant) -> None:
+def test_two_processes_on_one_collection(milvus_uri: str, tmp_path: Path, built: Path, assistant) -> None:
     """`assistant add` and `remove` in another process while this one's store answers: at its next question this
     process answers from the documents as they are now (Milvus's generation token, no local reload)."""
     from assistant.pipeline import Assistant
 
-    settings = Settings.load(corpus_dir=_corpus(tmp_path), index_dir=tmp_path / "index", store="milvus",
-                             store_uri=milvus_uri)  # fmt: skip
+    settings = _settings(built, tmp_path, milvus_uri)
     here = Assistant(settings, embedder=assistant.embedder)
     alone = _seen(here)
     assert not alone[NEW][0]
     note = tmp_path / SECOND
     note.write_text(SECOND_TEXT, encoding="utf-8")
     _run(settings, "add", str(note))
-    assert here.current() is not here  # the token moved: the next question reads the documents again
-    here = here.current()
+    here = _following(here)  # the token moved: the next question reads the documents again
     assert sorted(here.index.documents) == sorted([REPORT.name, SECOND])
     answer = here.ask(NEW)
     assert answer.found and "二十名" in answer.text and answer.sources[0].hit.passage.doc == SECOND
@@ -132,7 +154,7 @@ def test_two_processes_on_one_collection(milvus_uri: str, tmp_path: Path, assist
     assert here.current() is here  # nothing changed since: the same store answers
 
     _run(settings, "remove", SECOND)
-    here = here.current()
+    here = _following(here)
     assert here.index.documents == [REPORT.name]
     assert _seen(here) == alone  # deleted from the server: the same answers and rankings as before the add
     here.index.close()
@@ -159,15 +181,14 @@ def test_workers_need_a_server(tmp_path: Path) -> None:
         assert "--store milvus --store-uri http://HOST:19530" in last
 
 
-def test_two_web_workers_answer_from_one_collection(milvus_uri: str, tmp_path: Path, assistant) -> None:
+def test_two_web_workers_answer_from_one_collection(milvus_uri: str, tmp_path: Path, built: Path, assistant) -> None:
     """`assistant web --workers 2` on the server: both worker processes answer (`X-Assistant-Worker` names the
     one that did); a document uploaded through one worker's API is answered by both."""
     import httpx
 
     from assistant.web.server import WORKER_HEADER
 
-    settings = Settings.load(corpus_dir=_corpus(tmp_path), index_dir=tmp_path / "index", store="milvus",
-                             store_uri=milvus_uri)  # fmt: skip
+    settings = _settings(built, tmp_path, milvus_uri)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "web.log").open("w")
