@@ -225,6 +225,14 @@ def sync(client: Any, root: Path, manifest: dict, dense_only: bool = False) -> t
     return new, [n for n in stale if n not in want]
 
 
+def _barrier(client: Any, *collections: str) -> None:
+    """Wait until the server serves everything written so far from `collections` (all three by default): one
+    `Strong` read of each; the reads at `Eventually` that follow see at least as much (a query node's serviceable
+    time only moves forward)."""
+    for name in collections or (PASSAGES, SENTENCES, DOCUMENTS):
+        client.get(name, ids=["::barrier::"], output_fields=[], consistency_level="Strong")
+
+
 def generation(client: Any) -> str:
     """The token of the documents' last change (empty before the first)."""
     rows = client.get(DOCUMENTS, ids=[GENERATION], output_fields=["info"])
@@ -267,6 +275,7 @@ class MilvusStore(Catalogue):
         self._owns_client = True  # until `current` hands the client to a store over newer documents
         # Read before the rows: a change that lands while they are read shows as a new token at the next question.
         self.generation = generation(client)
+        _barrier(client, SENTENCES)  # passages and documents are read at Strong below; the sentences are searched
         documents = {r["name"]: json.loads(r["info"]) for r in _rows(client, DOCUMENTS, ["name", "info"])}
         rows = _rows(client, PASSAGES, ["id", "doc", "order", "section", "text", "start", "end", "spans", "words"])
         # Documents in name order (the local build's order: corpus files by name), passages in document order.
@@ -312,6 +321,7 @@ class MilvusStore(Catalogue):
             log.warning("Milvus at %s has not loaded the store's collections (restarted?): loading them", self.uri)
             for name in (PASSAGES, SENTENCES, DOCUMENTS):
                 self.client.load_collection(name)
+            _barrier(self.client)  # loaded is not caught up: a reload replays the write-ahead log
             return getattr(self.client, method)(*args, **kwargs)
 
     def current(self) -> MilvusStore:
