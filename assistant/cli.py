@@ -693,7 +693,8 @@ def web(ctx: click.Context, host: str | None, port: int | None, workers: int | N
         launch_workers(settings)
         return
     assistant = _assistant(settings)
-    _announce_store(settings)
+    if settings.on_server:  # (Milvus Lite is always the full store; a second client of it is not opened here)
+        _announce_store(settings)
     serve(assistant, settings)
 
 
