@@ -191,7 +191,10 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
         pytest.skip(f"the Milvus 2.3.5 server of the milvus package does not start here: {exc}")
     yield server
-    server.stop(grace=3)  # its data folder is thrown away
+    server.stop(grace=3)  # its data folder is thrown away (with the 390 MB binary it unpacks there)
+    import shutil
+
+    shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
 @pytest.fixture
