@@ -57,6 +57,17 @@ __all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update",
 
 log = logging.getLogger(__name__)
 
+
+class _NoMvccWarning(logging.Filter):
+    """pymilvus's query iterator asks for an MVCC timestamp that servers before 2.5 lack, falls back to its own
+    clock, and warns at every iterator: three lines each time a process reads the documents. Dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoMvccWarning())
+
 PREFIX = "assistant_"
 PASSAGES, SENTENCES, DOCUMENTS = (PREFIX + name for name in ("passages", "sentences", "documents"))
 K1, B = 1.5, 0.75  # bm25s's defaults: the same BM25 on both stores
