@@ -63,7 +63,7 @@ test: setup browser llm-install
 
 # Quick loop while developing: no model server, no browser.
 test-fast: setup
-	$(PY) -m pytest -q -m "not llm and not browser"
+	$(PY) -m pytest -q -m "not llm and not browser and not milvus_server"
 
 lint: setup
 	$(PY) -m ruff check .

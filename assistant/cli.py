@@ -431,6 +431,7 @@ def chat(
             continue
         if not line:
             continue
+        assistant = assistant.current()  # documents another process added to or removed from a Milvus server
         try:
             answer = _streamed(assistant.answers(line, history, doc=doc))
         except QuestionError as exc:
@@ -497,6 +498,15 @@ def index(ctx: click.Context) -> None:
 
         added, removed = milvus.update(settings)
         click.echo(f"milvus: {len(added)} documents added, {len(removed)} removed → {settings.milvus_uri}")
+        _announce_store(settings)
+
+
+def _announce_store(settings: Settings) -> None:
+    """One line on the Milvus in use (its version; dense-only on a server before 2.5), once, not per question."""
+    if settings.store == "milvus":
+        from assistant.store import milvus
+
+        click.echo(milvus.describe(settings), err=True)
 
 
 def _print_build(report, settings: Settings) -> None:
@@ -650,8 +660,14 @@ def eval_(
 @cli.command()
 @click.option("--host", help="Address to bind [env ASSISTANT_HOST, then GRADIO_SERVER_NAME; default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [env ASSISTANT_PORT, then GRADIO_SERVER_PORT; default 7860].")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes answering on the port; more than 1 needs --store milvus on a Milvus server [env "
+    "ASSISTANT_WORKERS; default 1; docs/stores.md].",
+)
 @click.pass_context
-def web(ctx: click.Context, host: str | None, port: int | None) -> None:
+def web(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Start the web chat and its HTTP API (builds the index first if needed).
 
     \b
@@ -666,8 +682,20 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     """
     from assistant.web.app import serve
 
-    settings = _settings(ctx, host=host, port=port)
-    serve(_assistant(settings), settings)
+    settings = _settings(ctx, host=host, port=port, workers=workers)
+    if problem := settings.workers_problem():
+        raise click.UsageError(problem)
+    if settings.workers > 1:  # the index built and Milvus synced once, here, before the workers load them
+        from assistant.web.server import launch_workers
+
+        _announce_store(settings)
+        _assistant(settings).index.close()
+        launch_workers(settings)
+        return
+    assistant = _assistant(settings)
+    if settings.on_server:  # (Milvus Lite is always the full store; a second client of it is not opened here)
+        _announce_store(settings)
+    serve(assistant, settings)
 
 
 def main() -> None:

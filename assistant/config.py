@@ -42,6 +42,9 @@ class Settings:
     store: str = "local"
     store_uri: str = ""  # milvus only; empty: index_dir/milvus.db (Milvus Lite)
     store_token: str = ""  # milvus server only: "user:password" or an API key
+    # Web server processes (`assistant web --workers N`): more than one needs the milvus store on a server, as each
+    # process loads its own copy of the store and only a server is shared (docs/stores.md#servers).
+    workers: int = 1
     approx_threshold: int = 20_000  # sentence vectors; exact FAISS search up to here, IVF-Flat above
     on_stale: str = "rebuild"  # or "refuse": an out-of-date index is an error
     answerer: str = "extractive"  # or "llm"
@@ -91,6 +94,8 @@ class Settings:
             raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if not self.web_answerers or set(self.web_answerers) - {"extractive", "llm"}:
             raise ValueError(f"web_answerers must name extractive and/or llm, got {','.join(self.web_answerers)!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
         for name in ("max_history_turns", "queue_size"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
@@ -128,6 +133,22 @@ class Settings:
     def milvus_uri(self) -> str:
         """The Milvus to use: the store_uri setting, or Milvus Lite in the index folder."""
         return self.store_uri or str(self.index_dir / "milvus.db")
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the store is a Milvus server (shared by processes), not the local files or Milvus Lite."""
+        return self.store == "milvus" and self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
+    def workers_problem(self) -> str | None:
+        """Why `workers` processes cannot serve with this store (one line), or None."""
+        if self.workers == 1 or self.on_server:
+            return None
+        if self.store == "local":
+            why = "the local store is files that one process loads and rebuilds"
+        else:
+            why = f"Milvus Lite ({self.milvus_uri}) is a folder that one process locks"
+        return (f"--workers {self.workers} needs a Milvus server that every worker reads: {why}; use --store milvus "
+                "--store-uri http://HOST:19530 (docs/stores.md), or one worker")  # fmt: skip
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

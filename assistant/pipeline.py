@@ -6,6 +6,7 @@ is missing or stale) and is then safe to share between threads and sessions.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,18 @@ class Assistant:
 
             local, self.index = self.index, milvus.open_store(settings, self.index)
             local.close()
+
+    def current(self) -> Assistant:
+        """This Assistant, or one over the documents as the store holds them now: a Milvus store that another
+        process (a web worker, `assistant add`/`remove`) changed since it was loaded (one key lookup). The local
+        store follows new builds through the web library (`web.library.Library.follow`)."""
+        follow = getattr(self.index, "current", None)
+        store = follow() if follow is not None else self.index
+        if store is self.index:
+            return self
+        newer = copy.copy(self)  # the same model; a question under way keeps the Assistant it started with
+        newer.index = store
+        return newer
 
     def check(self, question: str) -> str:
         q = (question or "").strip()

@@ -89,3 +89,116 @@ def report():
     from assistant.ingest import read_document
 
     return read_document(REPORT, CORPUS)
+
+
+class MilvusTestServer:
+    """A real standalone Milvus 2.3.5 (the `milvus` package's binary), on free ports, in a temporary data folder.
+
+    A 2.3 server holds the dense-only store (docs/stores.md); what the tests marked `milvus_server` prove on it is
+    what an engine adds: the gRPC path, data kept across a server restart, several processes on one collection."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+        self.seconds: list[float] = []  # each start and stop, for the report of the tests' wall time
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from milvus import MilvusServer, MilvusServerConfig
+
+        class Config(MilvusServerConfig):
+            def try_bind_port(self, port: int):  # noqa: ANN202
+                # The package probes ports without SO_REUSEADDR: after a restart the proxy port, in TIME_WAIT for
+                # a minute, would look taken (Milvus itself listens with SO_REUSEADDR, as Go does).
+                import socket
+
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    sock.listen()
+                except OSError:
+                    sock.close()
+                    return None
+                return sock
+
+        began = time.monotonic()
+        # The same data folder and port at every start: a restart finds what the last run wrote.
+        server = MilvusServer(Config(data_dir=str(self.data_dir), proxy_port=self.port))
+        server.start()  # waits for /healthz
+        self.process, server.server_proc = server.server_proc, None  # stopped here, gracefully, not by its __del__
+        for f in server.proc_fds.values():
+            f.close()
+        server.proc_fds.clear()
+        self.seconds.append(time.monotonic() - began)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds: once it holds collections, the 2.3.5 server did not exit
+        within 20 s of SIGTERM (measured), so a restart here is in effect a crash, which its data must survive."""
+        if self.process is None:
+            return
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+        self.seconds.append(time.monotonic() - began)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def clear(self) -> None:
+        """Drop the store's collections: each test starts from an empty server."""
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(self.uri, timeout=30)
+        try:
+            for name in client.list_collections():
+                if name.startswith("assistant_"):
+                    client.drop_collection(name)
+        finally:
+            client.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real Milvus server for the session (started at the first test that asks for it, stopped at the end);
+    each test gets it emptied of the store's collections. Skipped, with the reason, where it cannot start."""
+    try:
+        import milvus  # noqa: F401
+    except ImportError:
+        pytest.skip("the milvus package (a Milvus 2.3.5 server) is not installed: pip install milvus==2.3.5")
+    server = MilvusTestServer(tmp_path_factory.mktemp("milvus-server"))
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001  (a machine where its binary cannot run)
+        server.stop()
+        pytest.skip(f"the Milvus 2.3.5 server of the milvus package does not start here: {exc}")
+    yield server
+    server.stop(grace=3)  # its data folder is thrown away (with the 390 MB binary it unpacks there)
+    import shutil
+
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def milvus_uri(milvus_server: MilvusTestServer) -> str:
+    """The URI of the session's Milvus server, its store collections dropped."""
+    milvus_server.clear()
+    return milvus_server.uri

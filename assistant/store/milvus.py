@@ -2,7 +2,10 @@
 
 `store_uri` names the engine: a file path (`index/milvus.db`) opens Milvus Lite, embedded, one
 process at a time; `http(s)://host:19530` (with `store_token`) a Milvus server or cluster, which
-must be 2.5 or newer (sparse vectors and the BM25 function). See docs/stores.md.
+must be 2.5 or newer (sparse vectors and the BM25 function) for the full store; a 2.3 or 2.4
+server holds the dense-only store: the same collections without the sparse field, BM25 computed
+in each process over the words it loaded at open (a degraded mode, said once by `assistant
+index`/`status`). See docs/stores.md.
 
 Three collections (prefix `assistant_`):
   passages   id, doc, order, section, text, offsets, sentence spans, and `words`: our own jieba
@@ -12,7 +15,9 @@ Three collections (prefix `assistant_`):
              analyzer splits words differently (百分之五 → 百分之 + 五) and so ranks differently.
   sentences  one e5 vector per sentence (COSINE) and its passage id: a passage scores as its best sentence.
   documents  name, shard key (file SHA-256 + model + chunking + code) and listing facts; one row
-             records the model, the dimension and the format (Lite forgets collection descriptions).
+             records the model, the dimension and the format (Lite forgets collection descriptions),
+             another the generation: a new token each time a sync changes the documents, which every
+             process compares with the one it loaded before each question (`MilvusStore.current`).
 
 Filling: the local build embeds each new or changed document once into its shard
 (assistant/store/shards.py); `sync` then deletes from Milvus the documents whose shard changed or
@@ -27,8 +32,10 @@ segment and over the filtered rows only (a filter by id changes the scores), and
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,12 +48,25 @@ from assistant.schema import Passage
 from assistant.store import shards
 from assistant.store.base import Catalogue, Terms
 from assistant.store.build import FORMAT_VERSION
-from assistant.store.milvus_connect import MilvusBusy, MilvusProblem, connect
+from assistant.store.milvus_connect import MilvusBusy, MilvusProblem, Mode, connect, mode
 
 if TYPE_CHECKING:
     from assistant.store.local import Index
 
-__all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update", "sync", "connect"]
+__all__ = ["MilvusStore", "MilvusProblem", "MilvusBusy", "open_store", "update", "sync", "connect", "describe"]
+
+log = logging.getLogger(__name__)
+
+
+class _NoMvccWarning(logging.Filter):
+    """pymilvus's query iterator asks for an MVCC timestamp that servers before 2.5 lack, falls back to its own
+    clock, and warns at every iterator: three lines each time a process reads the documents. Dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoMvccWarning())
 
 PREFIX = "assistant_"
 PASSAGES, SENTENCES, DOCUMENTS = (PREFIX + name for name in ("passages", "sentences", "documents"))
@@ -56,6 +76,8 @@ _CACHE = 4096  # passages whose sentence vectors are kept in process
 _TEXT = 65535  # bytes: VARCHAR lengths count UTF-8 bytes
 _NAME = 4096  # a document name with its folders, in bytes (a Chinese character is 3)
 META = "::store::"  # the row of the documents collection that records model, dimension and format
+GENERATION = "::generation::"  # the row whose token changes with every sync that changes the documents
+_NOT_DOCUMENTS = f"[{json.dumps(META)}, {json.dumps(GENERATION)}]"
 
 
 def _encode(word: str) -> str:
@@ -70,14 +92,33 @@ def _literal(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a Milvus string literal (quotes and backslashes escaped)
 
 
-def _meta(model: str, dimension: int) -> dict:
-    return {"model": model, "dimension": dimension, "format": FORMAT_VERSION, "shards": shards.VERSION}
+def _meta(model: str, dimension: int, kind: Mode = "full") -> dict:
+    meta = {"model": model, "dimension": dimension, "format": FORMAT_VERSION, "shards": shards.VERSION}
+    if kind == "dense-only":  # recorded, so that a server upgraded to 2.5 says to rebuild rather than fail on search
+        meta["bm25"] = "in process"
+    return meta
+
+
+def describe(settings: Settings) -> str:
+    """One line on the Milvus that `settings` name: its version and the store it holds (full or dense-only)."""
+    client = connect(settings)
+    try:
+        version = str(client.get_server_version())
+        if mode(client) == "full":
+            return f"milvus {version} at {settings.milvus_uri}: full store (dense and BM25 in Milvus)"
+        return (f"milvus {version} at {settings.milvus_uri}: dense-only mode (a server before 2.5 has no BM25; "
+                "each process keeps it beside Milvus: docs/stores.md)")  # fmt: skip
+    finally:
+        client.close()
 
 
 def _create(client: Any, meta: dict) -> None:
     from pymilvus import DataType, Function, FunctionType
 
     description = json.dumps(meta, ensure_ascii=False)
+    dense_only = meta.get("bm25") == "in process"
+    # Strong: a process reads what another has just written (a document added elsewhere, its next question).
+    strong = {"consistency_level": "Strong"}
     s = client.create_schema(auto_id=False, description=description)
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=256)
     s.add_field("doc", DataType.VARCHAR, max_length=_NAME)
@@ -87,15 +128,20 @@ def _create(client: Any, meta: dict) -> None:
     s.add_field("start", DataType.INT64)
     s.add_field("end", DataType.INT64)
     s.add_field("spans", DataType.VARCHAR, max_length=_TEXT)
-    s.add_field("words", DataType.VARCHAR, max_length=_TEXT, enable_analyzer=True,
-                analyzer_params={"tokenizer": "standard"})  # fmt: skip
-    s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["words"],
-                            output_field_names=["sparse"]))  # fmt: skip
     params = client.prepare_index_params()
-    params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                     params={"bm25_k1": K1, "bm25_b": B})  # fmt: skip
-    client.create_collection(PASSAGES, schema=s, index_params=params)
+    if dense_only:  # no sparse vectors before 2.5; a collection still needs a vector field
+        s.add_field("words", DataType.VARCHAR, max_length=_TEXT)
+        s.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+        params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
+    else:
+        s.add_field("words", DataType.VARCHAR, max_length=_TEXT, enable_analyzer=True,
+                    analyzer_params={"tokenizer": "standard"})  # fmt: skip
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["words"],
+                                output_field_names=["sparse"]))  # fmt: skip
+        params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                         params={"bm25_k1": K1, "bm25_b": B})  # fmt: skip
+    client.create_collection(PASSAGES, schema=s, index_params=params, **strong)
 
     s = client.create_schema(auto_id=False, description=description)
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=300)
@@ -104,7 +150,7 @@ def _create(client: Any, meta: dict) -> None:
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=meta["dimension"])
     params = client.prepare_index_params()
     params.add_index(field_name="vector", index_type="FLAT", metric_type="COSINE")
-    client.create_collection(SENTENCES, schema=s, index_params=params)
+    client.create_collection(SENTENCES, schema=s, index_params=params, **strong)
 
     s = client.create_schema(auto_id=False, description=description)
     s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=_NAME)
@@ -113,7 +159,7 @@ def _create(client: Any, meta: dict) -> None:
     s.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
     params = client.prepare_index_params()
     params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
-    client.create_collection(DOCUMENTS, schema=s, index_params=params)
+    client.create_collection(DOCUMENTS, schema=s, index_params=params, **strong)
     # Recorded in a row as well as in the descriptions: Milvus Lite does not keep descriptions across a reopen.
     client.insert(DOCUMENTS, [{"name": META, "shard": "", "info": description, "unused": [0.0, 0.0]}])
 
@@ -133,6 +179,14 @@ def _prepare(client: Any, uri: str, meta: dict) -> None:
             made = json.loads(rows[0]["info"]) if rows else {}
         except ValueError:
             made = {}
+        if (
+            made != meta
+            and made
+            and {k: v for k, v in made.items() if k != "bm25"} == {k: v for k, v in meta.items() if k != "bm25"}
+        ):
+            was, now = ("dense-only", "full") if "bm25" in made else ("full", "dense-only")
+            raise MilvusProblem(f"Milvus at {uri} holds a {was} store and this server takes a {now} one: drop its "
+                                f"{PREFIX}* collections to build it again")  # fmt: skip
         if made != meta:
             made_with = f"{made.get('model')} ({made.get('dimension')} dimensions, format {made.get('format')})"
             wanted = f"{meta['model']} ({meta['dimension']}, format {meta['format']})"
@@ -145,7 +199,7 @@ def _prepare(client: Any, uri: str, meta: dict) -> None:
 def _rows(client: Any, collection: str, fields: list[str], filter: str = "") -> list[dict]:
     """All rows of a collection (that match `filter`)."""
     key = "name" if collection == DOCUMENTS else "id"
-    condition = f"({filter}) and {key} != {_literal(META)}" if filter else f"{key} != {_literal(META)}"
+    condition = f"({filter}) and {key} not in {_NOT_DOCUMENTS}" if filter else f"{key} not in {_NOT_DOCUMENTS}"
     if _is_lite(client):  # Lite answers a query whole (its iterator asks the server for timestamps it lacks)
         return client.query(collection, filter=condition, output_fields=fields)
     it = client.query_iterator(collection, batch_size=_BATCH, filter=condition, output_fields=fields)
@@ -160,7 +214,7 @@ def _is_lite(client: Any) -> bool:
     return str(client.get_server_version()).startswith("milvus_lite")
 
 
-def sync(client: Any, root: Path, manifest: dict) -> tuple[list[str], list[str]]:
+def sync(client: Any, root: Path, manifest: dict, dense_only: bool = False) -> tuple[list[str], list[str]]:
     """Make Milvus hold the documents of a local build (its manifest), by document: delete those removed or
     changed, insert those added or changed from their shards. Returns (added, removed) names."""
     want = {name: d["shard"] for name, d in manifest.get("documents", {}).items()}
@@ -176,11 +230,27 @@ def sync(client: Any, root: Path, manifest: dict) -> tuple[list[str], list[str]]
         shard = shards.read(root, want[name])
         if shard is None:
             raise MilvusProblem(f"the shard of {name} is missing from {root}/{shards.FOLDER}: run `assistant index`")
-        _insert(client, name, want[name], shard, manifest["documents"][name])
+        _insert(client, name, want[name], shard, manifest["documents"][name], dense_only)
+    if stale or new:  # last: a process that sees the new token reads the documents as they are now
+        client.upsert(DOCUMENTS, [{"name": GENERATION, "shard": "", "info": uuid.uuid4().hex, "unused": [0.0, 0.0]}])
     return new, [n for n in stale if n not in want]
 
 
-def _insert(client: Any, name: str, key: str, shard: shards.Shard, info: dict) -> None:
+def _barrier(client: Any, *collections: str) -> None:
+    """Wait until the server serves everything written so far from `collections` (all three by default): one
+    `Strong` read of each; the reads at `Eventually` that follow see at least as much (a query node's serviceable
+    time only moves forward)."""
+    for name in collections or (PASSAGES, SENTENCES, DOCUMENTS):
+        client.get(name, ids=["::barrier::"], output_fields=[], consistency_level="Strong")
+
+
+def generation(client: Any) -> str:
+    """The token of the documents' last change (empty before the first)."""
+    rows = client.get(DOCUMENTS, ids=[GENERATION], output_fields=["info"])
+    return rows[0]["info"] if rows else ""
+
+
+def _insert(client: Any, name: str, key: str, shard: shards.Shard, info: dict, dense_only: bool) -> None:
     spans: list[list[list[int]]] = [[] for _ in shard.passages]
     sentences = []
     for row, (n, start, end) in enumerate(shard.sentences.tolist()):
@@ -193,6 +263,9 @@ def _insert(client: Any, name: str, key: str, shard: shards.Shard, info: dict) -
          "start": p.start, "end": p.end, "spans": json.dumps(spans[n]), "words": " ".join(map(_encode, words))}
         for n, (p, words) in enumerate(zip(shard.passages, shard.tokens, strict=True))
     ]  # fmt: skip
+    if dense_only:
+        for row in passages:
+            row["unused"] = [0.0, 0.0]
     # Sentences and passages first, the document row last: a sync killed midway leaves the document
     # unlisted, so the next sync deletes what was inserted and inserts it again.
     for i in range(0, len(sentences), _BATCH):
@@ -208,7 +281,12 @@ class MilvusStore(Catalogue):
     """The Store protocol over Milvus collections (see the module's docstring)."""
 
     def __init__(self, client: Any, uri: str, folder: Path, meta: dict, glossary: dict[str, list[str]]):
-        self.client, self.uri, self.folder, self.glossary = client, uri, folder, glossary
+        self.client, self.uri, self.folder, self.glossary, self.meta = client, uri, folder, glossary, meta
+        self.dense_only = meta.get("bm25") == "in process"
+        self._owns_client = True  # until `current` hands the client to a store over newer documents
+        # Read before the rows: a change that lands while they are read shows as a new token at the next question.
+        self.generation = generation(client)
+        _barrier(client, SENTENCES)  # passages and documents are read at Strong below; the sentences are searched
         documents = {r["name"]: json.loads(r["info"]) for r in _rows(client, DOCUMENTS, ["name", "info"])}
         rows = _rows(client, PASSAGES, ["id", "doc", "order", "section", "text", "start", "end", "spans", "words"])
         # Documents in name order (the local build's order: corpus files by name), passages in document order.
@@ -219,11 +297,13 @@ class MilvusStore(Catalogue):
         spans = [json.loads(r["spans"]) for r in rows]
         self.sentences = np.array([(n, s, e) for n, ss in enumerate(spans) for s, e in ss], np.int32).reshape(-1, 3)
         self._words = [[_decode(t) for t in r["words"].split()] for r in rows]
-        frequency: dict[str, int] = {}
-        for words in self._words:
+        postings: dict[str, list[int]] = {}
+        for n, words in enumerate(self._words):
             for w in set(words):
-                frequency[w] = frequency.get(w, 0) + 1
-        self._document_frequency = frequency
+                postings.setdefault(w, []).append(n)
+        self._document_frequency = {w: len(ns) for w, ns in postings.items()}
+        # Dense-only mode: BM25 search in process, over each word's passages (Milvus before 2.5 has no sparse side).
+        self._postings = postings if self.dense_only else {}
         self._lengths = np.array([len(w) for w in self._words], np.float32)
         self._average = float(self._lengths.mean()) if len(self._lengths) else 1.0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -233,7 +313,41 @@ class MilvusStore(Catalogue):
                                     "sentences": len(self.sentences)}}  # fmt: skip
 
     def close(self) -> None:
-        self.client.close()
+        if self._owns_client:
+            self.client.close()
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A MilvusClient call made while answering; when a restarted server has not loaded the collections again
+        yet ("collection not loaded"), they are loaded (Milvus waits until they are) and the call is made once more.
+
+        Without waiting for the server's clock: `Strong` reads (the collections' level, used when the documents are
+        read) wait for the next time tick, 200 ms a call on Milvus 2.3.5 (measured: 1.4 ms at `Eventually`). What a
+        question reads was written before the documents were loaded, which read them at `Strong`."""
+        kwargs.setdefault("consistency_level", "Eventually")
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            if "not loaded" not in str(getattr(exc, "message", "") or exc):
+                raise
+            log.warning("Milvus at %s has not loaded the store's collections (restarted?): loading them", self.uri)
+            for name in (PASSAGES, SENTENCES, DOCUMENTS):
+                self.client.load_collection(name)
+            _barrier(self.client)  # loaded is not caught up: a reload replays the write-ahead log
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def current(self) -> MilvusStore:
+        """This store, or one over the documents as Milvus holds them now when another process (a web worker,
+        `assistant add`/`remove`) has changed them since this one was loaded: one key lookup per call."""
+        try:
+            rows = self._call("get", DOCUMENTS, ids=[GENERATION], output_fields=["info"])
+            if (rows[0]["info"] if rows else "") == self.generation:
+                return self
+            newer = MilvusStore(self.client, self.uri, self.folder, self.meta, self.glossary)
+        except Exception:  # noqa: BLE001  (Milvus down for a moment: keep answering from what is loaded)
+            log.warning("Milvus at %s: could not check for changed documents; answering from those loaded", self.uri)
+            return self
+        self._owns_client = False  # the old store may still be answering a question; the new one closes the client
+        return newer
 
     # Dense side.
 
@@ -249,7 +363,7 @@ class MilvusStore(Catalogue):
             # By primary key (passage id # sentence number, the count known from the spans): a filter on the
             # passage field costs Milvus Lite a scan of every sentence.
             keys = [f"{i}#{k}" for i in part for k in range(len(self.sentence_rows(self._numbers[i])))]
-            rows = self.client.get(SENTENCES, ids=keys, output_fields=["id", "vector"]) if keys else []
+            rows = self._call("get", SENTENCES, ids=keys, output_fields=["id", "vector"]) if keys else []
             found = {r["id"]: r["vector"] for r in rows}
             for i in part:
                 n = len(self.sentence_rows(self._numbers[i]))
@@ -278,7 +392,7 @@ class MilvusStore(Catalogue):
         if k == 0:
             return []
         query = [np.asarray(vector, np.float32).tolist()]
-        found = self.client.search(SENTENCES, data=query, anns_field="vector", limit=k, output_fields=["passage"],
+        found = self._call("search", SENTENCES, data=query, anns_field="vector", limit=k, output_fields=["passage"],
                                    search_params={"metric_type": "COSINE"})  # fmt: skip
         best: dict[str, float] = {}
         for hit in found[0]:
@@ -308,8 +422,14 @@ class MilvusStore(Catalogue):
         known = [t for t in terms if t in self._document_frequency]
         if not known:
             return []
+        if self.dense_only:  # every passage holding a query word, scored in process: exact, as the local store
+            numbers = sorted({n for t in known for n in self._postings[t]})
+            ids = [self.passages[n].id for n in numbers]
+            scores = self.sparse_scores(ids, terms)
+            order = sorted(range(len(ids)), key=lambda j: (-scores[j], numbers[j]))[:depth]
+            return [(ids[j], float(scores[j])) for j in order if scores[j] > 0]
         # Milvus ranks by unweighted BM25; twice the depth, rescored with the weights, keeps the same top `depth`.
-        found = self.client.search(PASSAGES, data=[" ".join(map(_encode, known))], anns_field="sparse",
+        found = self._call("search", PASSAGES, data=[" ".join(map(_encode, known))], anns_field="sparse",
                                    limit=min(2 * depth, 16384), output_fields=["id"],
                                    search_params={"metric_type": "BM25"})  # fmt: skip
         ids = [h["id"] for h in found[0] if h["id"] in self._numbers]
@@ -322,9 +442,9 @@ def open_store(settings: Settings, local: Index) -> MilvusStore:
     """The Milvus store for `settings`, synced with the local build `local` (which embedded the documents)."""
     client = connect(settings)
     try:
-        meta = _meta(local.manifest["model"], int(local.manifest["dimension"]))
+        meta = _meta(local.manifest["model"], int(local.manifest["dimension"]), mode(client))
         _prepare(client, settings.milvus_uri, meta)
-        sync(client, settings.index_dir, local.manifest)
+        sync(client, settings.index_dir, local.manifest, "bm25" in meta)
         return MilvusStore(client, settings.milvus_uri, local.folder, meta, local.glossary)
     except MilvusProblem:
         client.close()
@@ -344,8 +464,9 @@ def update(settings: Settings) -> tuple[list[str], list[str]]:
     local = load(settings)
     client = connect(settings)
     try:
-        _prepare(client, settings.milvus_uri, _meta(local.manifest["model"], int(local.manifest["dimension"])))
-        return sync(client, settings.index_dir, local.manifest)
+        meta = _meta(local.manifest["model"], int(local.manifest["dimension"]), mode(client))
+        _prepare(client, settings.milvus_uri, meta)
+        return sync(client, settings.index_dir, local.manifest, "bm25" in meta)
     finally:
         client.close()
         local.close()

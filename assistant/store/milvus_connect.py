@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from assistant.config import Settings
 from assistant.store.local import IndexProblem
 
-__all__ = ["MilvusProblem", "MilvusBusy", "connect", "MIN_SERVER"]
+__all__ = ["MilvusProblem", "MilvusBusy", "connect", "mode", "MIN_SERVER", "MIN_DENSE_ONLY", "Mode"]
 
-MIN_SERVER = (2, 5)  # sparse vectors and the BM25 function
+MIN_SERVER = (2, 5)  # sparse vectors and the BM25 function: the full store
+MIN_DENSE_ONLY = (2, 3)  # COSINE and upsert: the dense-only store, BM25 kept in each process
+# full: BM25 in Milvus (Lite, a server >= 2.5); dense-only: a 2.3-2.4 server, BM25 over the words held in process.
+Mode = Literal["full", "dense-only"]
 
 
 class MilvusProblem(IndexProblem):
@@ -46,11 +49,25 @@ def connect(settings: Settings) -> Any:
             raise MilvusBusy(f"Milvus Lite at {uri} is open in another process (one process at a time; "
                                 "several need a Milvus server)") from None  # fmt: skip
         raise MilvusProblem(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {reason})") from None
-    numbers = re.match(r"v?(\d+)\.(\d+)", version or "")
-    if server and (numbers is None or tuple(int(n) for n in numbers.groups()) < MIN_SERVER):
-        raise MilvusProblem(f"Milvus at {uri} is version {version}; the store needs {MIN_SERVER[0]}.{MIN_SERVER[1]} or "
-                            "newer (sparse vectors, BM25)")  # fmt: skip
+    if server and _version(version) < MIN_DENSE_ONLY:
+        client.close()
+        raise MilvusProblem(f"Milvus at {uri} is version {version}; the store needs 2.5 or newer (2.3 and 2.4 serve a "
+                            "dense-only mode, docs/stores.md)")  # fmt: skip
     return client
+
+
+def _version(text: str | None) -> tuple[int, int]:
+    numbers = re.match(r"v?(\d+)\.(\d+)", text or "")
+    return (int(numbers[1]), int(numbers[2])) if numbers else (0, 0)
+
+
+def mode(client: Any) -> Mode:
+    """What this Milvus can hold: the full store, or dense vectors only (a 2.3 or 2.4 server: no sparse vectors,
+    no BM25 function)."""
+    version = str(client.get_server_version())
+    if version.startswith("milvus_lite") or _version(version) >= MIN_SERVER:
+        return "full"
+    return "dense-only"
 
 
 def _locked_elsewhere(path: Path) -> bool:

@@ -237,6 +237,11 @@ class Library:
                 log.exception("loading the new index build failed")
             finally:
                 self._changing.release()
+        elif not moved and self.settings.store == "milvus" and self._changing.acquire(blocking=False):
+            try:  # documents changed in Milvus by another process (another web worker, `assistant add`)
+                self._assistant = self._assistant.current()
+            finally:
+                self._changing.release()
         return self._assistant
 
     def documents(self) -> list[Entry]:

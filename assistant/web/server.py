@@ -9,7 +9,9 @@ serves it on a socket it opens itself, so that a busy port is one clear error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
 import socket
 import threading
 import time
@@ -29,8 +31,9 @@ from assistant.render.html import CSS
 from assistant.web import api, pages
 from assistant.web.errors import error_body, is_api_path
 
-__all__ = ["allowed_hosts", "create_app", "launch"]
+__all__ = ["allowed_hosts", "create_app", "launch", "launch_workers", "WORKER_HEADER"]
 
+WORKER_HEADER = "X-Assistant-Worker"  # with several workers: the process id of the one that answered
 MAX_BODY_BYTES = 1 << 20  # a request other than an upload; the largest valid /ask call is about 0.15 MB
 MAX_CONNECTIONS = 500  # open HTTP connections (each open page holds one for its heartbeat)
 UPLOAD_PATH = "/gradio_api/upload"
@@ -230,6 +233,65 @@ def _listen(host: str, port: int) -> socket.socket:
         raise OSError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (choose another with --port)") from None
     sock.listen(2048)
     return sock
+
+
+class _WorkerHeader:
+    """Names the worker process that answered (`X-Assistant-Worker: pid`): with several workers behind one port,
+    the operator can tell which one gave an answer (a stale one, an error in its log)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.pid = app, str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (WORKER_HEADER.lower().encode(), self.pid)]
+            await send(message)
+
+        await self.app(scope, receive, named)
+
+
+def worker_app(settings: Settings) -> ASGIApp:
+    """One worker of `launch_workers`, made in its own process: its own `Assistant` over the shared Milvus server
+    (each question first checks whether another process changed the documents), its own page and API."""
+    from assistant.pipeline import Assistant
+    from assistant.web.app import build_app
+
+    return _WorkerHeader(create_app(build_app(Assistant(settings), settings), settings))
+
+
+def launch_workers(settings: Settings, *, quiet: bool = False) -> None:
+    """Serve the web chat and API from `settings.workers` processes on one port (uvicorn's supervisor: the socket
+    is opened here, each worker accepts from it) until Ctrl+C. Each worker loads the model and the store."""
+    from uvicorn.supervisors import Multiprocess
+
+    sock = _listen(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        functools.partial(worker_app, settings),  # made in each worker (spawned), not here
+        factory=True,
+        host=host,
+        port=port,
+        workers=settings.workers,
+        log_level="warning" if quiet else "info",
+        access_log=False,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    logging.getLogger("uvicorn.error").info(
+        "Web chat and API on http://%s:%s/ from %d worker processes, one Milvus store at %s (Ctrl+C to stop)",
+        shown, port, settings.workers, settings.milvus_uri,
+    )  # fmt: skip
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def launch(

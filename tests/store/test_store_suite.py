@@ -1,8 +1,9 @@
 """The shared store suite: every `Store` (assistant/store/base.py) passes the same tests.
 
 As Haystack's testing/document_store.py, one class of tests runs on every backend: here the
-`store` fixture is parametrised over `local` (FAISS + bm25s) and `milvus` (Milvus Lite in a
-temporary folder), both over the real corpus plus a second small document, with the real e5
+`store` fixture is parametrised over `local` (FAISS + bm25s), `milvus` (Milvus Lite in a
+temporary folder) and `server` (a real Milvus 2.3.5 server, its dense-only mode; marked
+`milvus_server`), all over the real corpus plus a second small document, with the real e5
 model. The local index is also the reference a store's scores and rankings are compared with.
 """
 
@@ -57,14 +58,19 @@ def reference(small: Settings):
     index.close()
 
 
-@pytest.fixture(scope="module", params=["local", "milvus"])
+@pytest.fixture(scope="module", params=["local", "milvus", pytest.param("server", marks=pytest.mark.milvus_server)])
 def store(request: pytest.FixtureRequest, small: Settings, reference):
     if request.param == "local":
         yield reference
         return
     from assistant.store import milvus
 
-    opened = milvus.open_store(small.with_(store="milvus"), reference)
+    settings = small.with_(store="milvus")
+    if request.param == "server":  # a real Milvus 2.3.5 server (tests/conftest.py): the dense-only store
+        server = request.getfixturevalue("milvus_server")
+        server.clear()
+        settings = settings.with_(store_uri=server.uri)
+    opened = milvus.open_store(settings, reference)
     yield opened
     opened.close()
 
