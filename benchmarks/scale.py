@@ -236,26 +236,50 @@ class Worker:
 
 
 def _worker(args: list[str], env: dict[str, str], timeout: float) -> Worker:
-    """Run a worker stage under benchmarks/peak.py (its own peak memory), stopped at `timeout` seconds."""
+    """Run a worker stage under benchmarks/peak.py (its own peak memory), stopped at `timeout` seconds or when
+    its memory passes 85% of what was free at its start (the machine is shared: better a row that says where
+    a store stopped than the kernel killing some process)."""
     before = os.getloadavg()[0]
-    with tempfile.NamedTemporaryFile(suffix=".json") as stats:
-        cmd = [sys.executable, "-m", "benchmarks.peak", stats.name, sys.executable, "-m", "benchmarks.scale", *args]
+    limit_mb = 0.85 * _available_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        stats, out, err = Path(tmp) / "stats.json", Path(tmp) / "out", Path(tmp) / "err"
+        cmd = [sys.executable, "-m", "benchmarks.peak", str(stats), sys.executable, "-m", "benchmarks.scale", *args]
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                encoding="utf-8", start_new_session=True)  # fmt: skip
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the stage it started: their own session
-            proc.communicate()
-            return Worker(None, time.perf_counter() - started, 0.0, (before, os.getloadavg()[0]),
-                          f"stopped at the budget of {timeout:.0f} s")  # fmt: skip
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=stdout, stderr=stderr, start_new_session=True)
+            problem = ""
+            while proc.poll() is None:
+                time.sleep(0.5)
+                if time.perf_counter() - started > timeout:
+                    problem = f"stopped at the budget of {timeout / 60:.0f} min"
+                elif (held := _tree_rss_mb(proc.pid)) > limit_mb:
+                    problem = f"stopped at {held / 1024:.1f} GB held (85% of the {limit_mb / 0.85 / 1024:.1f} GB free)"
+                if problem:
+                    os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the stage it started: their own session
+                    proc.wait()
+                    return Worker(None, time.perf_counter() - started, 0.0, (before, os.getloadavg()[0]), problem)
         load = (before, os.getloadavg()[0])
         if proc.returncode != 0:
-            last = (stderr.strip().splitlines() or ["no output"])[-1][:200]
+            last = (err.read_text(encoding="utf-8").strip().splitlines() or ["no output"])[-1][:200]
             return Worker(None, time.perf_counter() - started, 0.0, load, f"failed: {last}")
-        measured = json.loads(Path(stats.name).read_text(encoding="utf-8"))
-    return Worker(json.loads(stdout.strip().splitlines()[-1]), measured["seconds"], measured["peak_mb"], load)
+        measured = json.loads(stats.read_text(encoding="utf-8"))
+        result = json.loads(out.read_text(encoding="utf-8").strip().splitlines()[-1])
+    return Worker(result, measured["seconds"], measured["peak_mb"], load)
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants (Linux /proc), in MB."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def _env() -> dict[str, str]:
@@ -290,15 +314,14 @@ def _skip(previous: dict | None, target: int, budget: float) -> str:
     """Why a build of `target` passages is not started, extrapolated linearly from the size below."""
     if not previous or previous.get("build_s") is None:
         return ""
-    ratio = target / previous["passages"]
+    ratio, free = target / previous["passages"], _available_mb()
     seconds, memory = previous["build_s"] * ratio, previous["build_peak_mb"] * ratio
-    if memory > 0.9 * _available_mb():
-        return f"not run: {memory / 1024:.1f} GB predicted peak (linear from {previous['size']}) > free memory " \
-               f"{_available_mb() / 1024:.1f} GB"  # fmt: skip
+    reasons = []
+    if memory > 0.9 * free:
+        reasons.append(f"{memory / 1024:.1f} GB predicted peak > {free / 1024:.1f} GB free")
     if seconds > budget:
-        return f"not run: {seconds / 60:.0f} min predicted build (linear from {previous['size']}) > budget " \
-               f"{budget / 60:.0f} min"  # fmt: skip
-    return ""
+        reasons.append(f"{seconds / 60:.0f} min predicted build > budget {budget / 60:.0f} min")
+    return f"not run: {' and '.join(reasons)} (linear from {previous['size']})" if reasons else ""
 
 
 def run(work: Path, sizes: list[int], stores: tuple[StoreName, ...], budget: float = BUDGET_S, rounds: int = 1,
@@ -477,13 +500,16 @@ def ratios(result: dict) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
-def markdown(result: dict, command: str) -> str:
+def markdown(result: dict) -> str:
     m, cal = result["machine"], result["calibration"]
+    commands = "; then ".join(f"`{c}`" for c in result.get("commands", ["python -m benchmarks.scale"]))
+    loads = ", ".join(x["load average at start"] for x in result.get("machines", [m]))
     lines = [
         "# Scale: local store and Milvus Lite, 10k → 1M passages",
         "",
-        f"Command: `{command}`. Machine: {m['cpu']}, {m['cores']} cores, {m['ram']}, {m['date']}; load average at "
-        f"start {m['load average at start']}. **Taken on a busy machine** (2 cores shared with other jobs): "
+        f"Command: {commands} (with `--add`, a later command's sizes are added to the earlier rows). Machine: "
+        f"{m['cpu']}, {m['cores']} cores, {m['ram']}, {m['date']}; load average at start {loads}. "
+        "**Taken on a busy machine** (2 cores shared with other jobs): "
         "times are noisy, read the ratios of the same run; memory, sizes and recall are exact. "
         f"OMP_NUM_THREADS={result.get('omp_threads') or 'unset'} (FAISS's threads).",
         "",
@@ -537,6 +563,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--questions", type=int, default=QUESTIONS, help="size of the fixed question sample")
     parser.add_argument("--calibrate", type=int, default=200, help="variants embedded for real to size the noise")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where scale.md and scale.json go")
+    parser.add_argument("--add", action="store_true", help="keep OUT/scale.json's rows of other sizes (runs in parts)")
     args = parser.parse_args(argv)
     try:
         sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -556,10 +583,19 @@ def main(argv: list[str] | None = None) -> dict | None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     command = "python -m benchmarks.scale" + "".join(f" {a}" for a in argv)
-    result["command"] = command
+    result["commands"] = [command]
+    earlier = args.out / "scale.json"
+    if args.add and earlier.is_file():  # rows of other sizes (and stores) stay; the same size and store are replaced
+        old = json.loads(earlier.read_text(encoding="utf-8"))
+        done = {(r["size"], r["store"]) for r in result["rows"]}
+        kept = [r for r in old["rows"] if (r["size"], r["store"]) not in done]
+        order = {name: n for n, name in enumerate(STORES)}
+        result["rows"] = sorted(kept + result["rows"], key=lambda r: (r["target"], order.get(r["store"], 9)))
+        result["commands"] = old.get("commands", []) + [command]
+        result["machines"] = old.get("machines", [old["machine"]]) + [result["machine"]]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    (args.out / "scale.md").write_text(markdown(result, command), encoding="utf-8")
+    (args.out / "scale.md").write_text(markdown(result), encoding="utf-8")
     _log(f"wrote {args.out}/scale.md")
     return result
 

@@ -47,7 +47,7 @@ def test_sizes_and_the_budget_decide_what_runs() -> None:
     assert scale._skip(below, 1_000_000, budget=1200).startswith("not run: 100 min predicted build")
     assert scale._skip(below, 150_000, budget=1200) == ""
     huge = {**below, "build_s": 1.0, "build_peak_mb": 10**7}
-    assert "free memory" in scale._skip(huge, 1_000_000, budget=1200)
+    assert "GB free" in scale._skip(huge, 1_000_000, budget=1200)
 
 
 def test_bad_arguments_are_one_line() -> None:
