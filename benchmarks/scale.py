@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -325,8 +326,9 @@ def _skip(previous: dict | None, target: int, budget: float) -> str:
 
 
 def run(work: Path, sizes: list[int], stores: tuple[StoreName, ...], budget: float = BUDGET_S, rounds: int = 1,
-        count: int = QUESTIONS, calibration_sample: int = 200) -> dict:  # fmt: skip
-    """The ladder: every size on every store, interleaved; returns the rows (see `markdown`)."""
+        count: int = QUESTIONS, calibration_sample: int = 200, earlier: Sequence[dict] = ()) -> dict:  # fmt: skip
+    """The ladder: every size on every store, interleaved; returns the rows (see `markdown`). `earlier` rows (of
+    a previous part of the ladder) count as the sizes below when deciding whether a size can run."""
     from assistant.ingest.chunking import chunk_document
     from assistant.ingest.files import read_document
     from benchmarks.synth import write_corpus
@@ -352,6 +354,9 @@ def run(work: Path, sizes: list[int], stores: tuple[StoreName, ...], budget: flo
 
     rows: list[dict] = []
     last: dict[str, dict] = {}
+    for row in sorted(earlier, key=lambda r: r["target"]):
+        if row.get("status") == "ok" and row["target"] < min(sizes):
+            last[row["store"]] = row
     for target in sizes:
         label = size_label(target)
         corpus, index, uri = work / f"corpus-{label}", work / f"index-{label}", str(work / f"milvus-{label}.db")
@@ -577,16 +582,17 @@ def main(argv: list[str] | None = None) -> dict | None:
             import pymilvus  # noqa: F401
         except ImportError:
             parser.error('--stores milvus-lite needs pymilvus: pip install "luoyang-report-assistant[milvus]"')
+    earlier = args.out / "scale.json"
+    old = json.loads(earlier.read_text(encoding="utf-8")) if args.add and earlier.is_file() else None
     work = Path(tempfile.mkdtemp(prefix="assistant-scale-"))
     try:
-        result = run(work, sizes, stores, args.budget, args.rounds, args.questions, args.calibrate)  # type: ignore[arg-type]
+        result = run(work, sizes, stores, args.budget, args.rounds, args.questions, args.calibrate,
+                     old["rows"] if old else [])  # type: ignore[arg-type]  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
     command = "python -m benchmarks.scale" + "".join(f" {a}" for a in argv)
     result["commands"] = [command]
-    earlier = args.out / "scale.json"
-    if args.add and earlier.is_file():  # rows of other sizes (and stores) stay; the same size and store are replaced
-        old = json.loads(earlier.read_text(encoding="utf-8"))
+    if old:  # rows of other sizes (and stores) stay; the same size and store are replaced
         done = {(r["size"], r["store"]) for r in result["rows"]}
         kept = [r for r in old["rows"] if (r["size"], r["store"]) not in done]
         order = {name: n for n, name in enumerate(STORES)}
