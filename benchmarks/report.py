@@ -131,55 +131,18 @@ def write(results: dict, out: Path) -> None:
         f"{b['onnx']['build_s']} s for {onnx_raw['seconds']} s of raw encoding.",
     ]
 
-    s = results["scale"]
-    cal = s["calibration"]
+    from benchmarks import scale
+
     lines += [
         "",
         "## Scale (synthetic corpora)",
         "",
-        "Documents recombined from the report's sentences with numbers and place names varied, generated "
-        "at run time in a temporary folder (benchmarks/synth.py). Sentence vectors at every scale are the "
-        "real ONNX vectors of the report sentence each synthetic sentence was made from, plus Gaussian noise "
-        f"calibrated on {cal['sample']} synthetic sentences embedded for real (mean cosine to their source "
-        f"{cal['mean_cosine']}, noise σ = {cal['sigma']}); questions are embedded for real. Build time "
-        "therefore excludes embedding: at the measured ONNX rate, embedding would add `vectors ÷ texts/s`.",
+        "Passages made at run time from real sentences (the report's and the CMRC 2018 trial paragraphs'), "
+        "with real e5 vectors of their source sentences plus calibrated noise (benchmarks/synth.py); the "
+        "whole ladder to a million passages, its method and the store ratios: `python -m benchmarks.scale` "
+        "(scale.md). Here, the sizes of this run:",
         "",
-        "| scale | docs | passages | vectors | dense index | build (s) | index on disk (MB) | "
-        "flat ask p50/p95 (ms) | IVF ask p50/p95 (ms) | flat retrieve p50/p95 | IVF retrieve p50/p95 | "
-        "recall@10 IVF | peak RSS answering (MB) | peak RSS build (MB) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in s["rows"]:
-        fl, iv = r.get("flat", {}), r.get("ivf", {})
-        lines.append(
-            f"| {r['factor']:g}× | {r['documents']} | {r['passages']} | {r['vectors']} | {r['dense_index']} | "
-            f"{r['build_s']} | {r['index_mb']} | {fl.get('ask_p50')}/{fl.get('ask_p95')} | "
-            f"{iv.get('ask_p50')}/{iv.get('ask_p95')} | {fl.get('retrieve_p50')}/{fl.get('retrieve_p95')} | "
-            f"{iv.get('retrieve_p50')}/{iv.get('retrieve_p95')} | {r['recall@10']} | {r['serve_peak_mb']} | "
-            f"{r['build_peak_mb']} |"
-        )
-    lines += [
-        "",
-        "Recall@10: share of the exact (flat) top-10 that the approximate index (IVF-Flat, as index.py builds it "
-        f"past `approx_threshold`, nprobe as index.py sets it) returns for the {_count(results)} questions, ties "
-        "at the 10th score counted as found. Below the threshold the IVF index is built from the same vectors "
-        "for comparison. Query latencies are warm, in process, over those questions. Peak RSS answering: the "
-        "serving process after loading the index the build chose and answering every question (before the "
-        "other index kind is built for comparison).",
-        "",
-        "Quality of the approximate index on the real report: the `onnx, approximate (IVF-Flat)` row above.",
-        "",
-        "IVF-Flat recall@10 and dense-search time (one query) by `nprobe` (lists searched; a search-time setting):",
-        "",
-        "| scale | vectors | lists | nprobe | recall@10 | search p50/p95 (ms) |",
-        "|---|---|---|---|---|---|",
-        *[
-            f"| {r['factor']:g}× | {r['vectors']} | {e['nlist']} | {e['nprobe']}"
-            f"{' (index.py)' if e['nprobe'] == r.get('nprobe_default') else ''} | {e['recall@10']} | "
-            f"{e['search_p50_ms']}/{e['search_p95_ms']} |"
-            for r in s["rows"]
-            for e in r.get("nprobe_sweep", [])
-        ],
+        *scale.table(results["scale"]),
     ]
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -210,25 +173,15 @@ def _plots(results: dict, out: Path) -> list[Path]:
     ax.set_title("Cold start")
     paths.append(_save(fig, out / "cold_start.png"))
 
-    rows = results["scale"]["rows"]
+    rows = [r for r in results["scale"]["rows"] if r.get("ask_p50") is not None]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    for kind, style in (("flat", "-o"), ("ivf", "--s")):
-        xs = [r["vectors"] for r in rows if kind in r]
-        ax.plot(
-            xs,
-            [r[kind]["ask_p50"] for r in rows if kind in r],
-            style,
-            label=f"{kind.upper() if kind == 'ivf' else kind} full answer p50",
-        )
-        ax.plot(
-            xs,
-            [r[kind]["ask_p95"] for r in rows if kind in r],
-            style,
-            alpha=0.5,
-            label=f"{kind.upper() if kind == 'ivf' else kind} full answer p95",
-        )
+    for store, style in (("local", "-o"), ("milvus-lite", "--s")):
+        mine = [r for r in rows if r["store"] == store]
+        xs = [r["passages"] for r in mine]
+        ax.plot(xs, [r["ask_p50"] for r in mine], style, label=f"{store} full answer p50")
+        ax.plot(xs, [r["ask_p95"] for r in mine], style, alpha=0.5, label=f"{store} full answer p95")
     ax.set_xscale("log")
-    ax.set_xlabel("sentence vectors in the index")
+    ax.set_xlabel("passages in the store")
     ax.set_ylabel("ms")
     ax.set_title("Warm full-answer latency by corpus size")
     ax.legend(fontsize=8)

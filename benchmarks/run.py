@@ -1,7 +1,9 @@
 """Run every benchmark and write benchmarks/results/README.md, results.json and plots.
 
-    python -m benchmarks.run            # full run (1×, 100×, 1000×; about 15 minutes on 2 cores)
+    python -m benchmarks.run            # full run (scale section at 10k passages; about 15 minutes on 2 cores)
     python -m benchmarks.run --quick    # 1× only, one repetition: the smoke run of tests/test_benchmarks.py
+
+The scale ladder up to a million passages on both stores is `python -m benchmarks.scale` (scale.md).
 
 Everything is measured side by side in this one run: the fast path (ONNX Runtime
 encoder) and sentence-transformers' torch path, the cold `assistant ask` and the
@@ -31,12 +33,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1× only, one repetition (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where README.md, results.json and plots go")
-    parser.add_argument("--scales", type=lambda s: [float(x) for x in s.split(",")], help="e.g. 1,100,1000")
+    parser.add_argument("--sizes", help="passages of the scale section, e.g. 10k (default; quick: 300)")
     parser.add_argument("--repeat", type=int, help="cold-start repetitions (default 3, quick 1)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     limit = 6 if args.quick else None  # questions per set in the quick run
-    scales = args.scales or ([1.0] if args.quick else [1.0, 100.0, 1000.0])
+    from benchmarks.scale import parse_size
+
+    sizes = [parse_size(x) for x in (args.sizes or ("300" if args.quick else "10k")).split(",")]
 
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     results: dict = {"machine": machine(), "quick": args.quick}
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
         results["build"], results["quality"], results["warm_in_process"] = _build_and_quality(work, args.quick, limit)
         results["cold"] = _cold(work, repeat)
         results["warm_batch"] = _warm_batch(work, ("onnx",) if args.quick else ("onnx", "torch"), limit)
-        results["scale"] = _scale(work, scales, 1 if args.quick else 2, limit)
+        results["scale"] = _scale(work, sizes, args.quick)
         from benchmarks import indexing  # the CMRC-size build, the recipe and one added document
 
         if indexing.CMRC.is_file():
@@ -306,36 +310,25 @@ def _warm_batch(work: Path, encoders: tuple[str, ...], limit: int | None) -> dic
     return results
 
 
-# --- scale -----------------------------------------------------------------------------------------
+# --- scale ---------------------------------------------------------------------------------------
 
 
-def _scale(work: Path, factors: list[float], repeat: int, limit: int | None) -> dict:
-    from assistant.config import Settings
-    from assistant.encode.embedder import Embedder
-    from benchmarks.synth import PerturbedVectors, write_corpus
+def _scale(work: Path, sizes: list[int], quick: bool) -> dict:
+    """The scale ladder of benchmarks/scale.py (`python -m benchmarks.scale` runs it up to 1M passages) at the
+    sizes given, on the local store and, when pymilvus is installed, on Milvus Lite."""
+    from benchmarks import scale
 
-    calibration = PerturbedVectors(Embedder(Settings.load()), ROOT / "corpus").calibration
-    _log(f"perturbation calibrated: {calibration}")
-    rows = []
-    for factor in factors:
-        corpus, index = work / f"synthetic-{factor:g}x", work / f"index-{factor:g}x"
-        counts = write_corpus(ROOT / "corpus", corpus, factor)
-        env = _env(work, "onnx", "unused")
-        built = run_process(
-            [sys.executable, "-m", "benchmarks.scale", "build", str(corpus), str(index), str(calibration["sigma"])], env
-        )
-        row = {"factor": factor, **counts, **json.loads(built.stdout), "build_process_peak_mb": round(built.peak_mb)}
-        served = run_process(
-            [sys.executable, "-m", "benchmarks.scale", "serve", str(corpus), str(index), str(repeat), str(limit or 0)],
-            env,
-        )
-        row.update(json.loads(served.stdout))
-        row["serve_process_peak_mb"] = round(served.peak_mb)
-        rows.append(row)
-        _log(f"scale {factor:g}×: {row}")
-        shutil.rmtree(corpus, ignore_errors=True)
-        shutil.rmtree(index, ignore_errors=True)
-    return {"calibration": calibration, "rows": rows}
+    try:
+        import pymilvus  # noqa: F401
+
+        stores = scale.STORES
+    except ImportError:
+        stores = ("local",)
+    result = scale.run(work / "scale", sizes, stores, count=6 if quick else scale.QUESTIONS,
+                       calibration_sample=20 if quick else 200)  # fmt: skip
+    for row in result["rows"]:
+        _log(f"scale {row['size']} {row['store']}: {row}")
+    return result
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
-"""Synthetic corpora for the scale benchmark, made from the report's own sentences.
+"""Synthetic corpora for the scale benchmark, made from real sentences: the report's, and (when given)
+the CMRC 2018 trial paragraphs' (../shared/external/cmrc2018/).
 
-Clearly synthetic and for scale only: documents recombined from the report's
-sentences with their numbers and place names varied, generated at run time into a
-temporary folder, never committed. Each document is titled as synthetic.
+Clearly synthetic and for scale only: documents recombined from those sentences with
+their numbers and place names varied, generated at run time into a temporary folder,
+never committed. Each document is titled as synthetic.
 
-Embedding 10⁵ sentences for real takes hours on two cores, so `PerturbedVectors`
-stands in for the encoder's passage side at scale: a synthetic sentence gets the
-real vector of the report sentence it was made from, plus Gaussian noise whose size
-is calibrated on a sample of synthetic sentences embedded for real (same mean
-cosine to their source). Questions are still embedded for real.
+Embedding 10⁵ sentences for real takes hours on two cores (10⁶ passages, about 5·10⁶
+sentences, would take weeks), so `PerturbedVectors` stands in for the encoder's passage
+side at scale: a synthetic sentence gets the real vector of the source sentence it was
+made from, plus Gaussian noise whose size is calibrated on a sample of synthetic
+sentences embedded for real (same mean cosine to their source). Questions are still
+embedded for real.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import zlib
@@ -55,15 +58,32 @@ def report_sentences(corpus_dir: Path) -> tuple[list[str], list[str]]:
     return list(sentences), headings
 
 
+def cmrc_sentences(path: Path) -> list[str]:
+    """The sentences of the CMRC 2018 trial paragraphs (SQuAD format), deduplicated, in order."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    sentences: dict[str, None] = {}
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            context = _NOISE.sub("", paragraph["context"])
+            for a, b in split_sentences(context):
+                if b - a >= 8:  # fragments ("4V4)") carry no meaning of their own
+                    sentences[context[a:b]] = None
+    return list(sentences)
+
+
 def vary(sentence: str, rng: random.Random) -> str:
     """The same sentence with every number and place name replaced (numbers keep their length)."""
     sentence = _DIGITS.sub(lambda m: str(rng.randrange(10 ** (len(m.group()) - 1), 10 ** len(m.group()))), sentence)
     return _PLACE.sub(lambda _m: rng.choice(_STAND_INS), sentence)
 
 
-def write_corpus(corpus_dir: Path, out: Path, factor: float, seed: int = 0) -> dict[str, int]:
-    """Write about `factor` × the report's size of synthetic documents into `out`; returns counts."""
+def write_corpus(
+    corpus_dir: Path, out: Path, factor: float, seed: int = 0, extra: Sequence[str] = ()
+) -> dict[str, int]:
+    """Write about `factor` × the report's size of synthetic documents into `out` (sentences drawn from the
+    report's and `extra`); returns counts."""
     sentences, headings = report_sentences(corpus_dir)
+    sentences = list(dict.fromkeys([*sentences, *extra]))
     size = sum(len(p.read_text(encoding="utf-8")) for p in corpus_dir.rglob("*") if p.suffix in (".txt", ".md"))
     target = int(size * factor)
     rng = random.Random(seed)
@@ -88,18 +108,34 @@ def write_corpus(corpus_dir: Path, out: Path, factor: float, seed: int = 0) -> d
 class PerturbedVectors:
     """Duck-types `Embedder` for index.build: real question vectors, perturbed report vectors for passages."""
 
-    def __init__(self, embedder, corpus_dir: Path, sigma: float | None = None, sample: int = 200, seed: int = 0):
+    def __init__(
+        self, embedder, corpus_dir: Path, sigma: float | None = None, sample: int = 200, seed: int = 0,
+        extra: Sequence[str] = (), cache: Path | None = None,
+    ) -> None:  # fmt: skip
         self.real = embedder
         self.name = embedder.name
         sentences, headings = report_sentences(corpus_dir)
+        sentences = list(dict.fromkeys([*sentences, *extra]))
         sources = list(dict.fromkeys(sentences + headings))
-        vectors = embedder.passages(sources)
+        vectors = self._sources(sources, cache)
         self.dim = vectors.shape[1]
         self.table = {skeleton(s): v for s, v in zip(sources, vectors, strict=True)}
         self.fallback = vectors
         self.unknown = 0  # texts with no source (document titles, sentences cut by the chunker): random source
         self.calibration = self._calibrate(sentences, sample, seed) if sigma is None else None
         self.sigma = sigma if sigma is not None else self.calibration["sigma"]
+
+    def _sources(self, sources: list[str], cache: Path | None) -> np.ndarray:
+        """The real vectors of the source sentences; kept in `cache` so that every worker process of one
+        benchmark run reuses them instead of embedding thousands of sentences again."""
+        if cache is not None and cache.is_file():
+            saved = np.load(cache, allow_pickle=False)
+            if saved["texts"].tolist() == sources:
+                return saved["vectors"]
+        vectors = self.real.passages(sources)
+        if cache is not None:
+            np.savez(cache, texts=np.array(sources), vectors=vectors)
+        return vectors
 
     def _calibrate(self, sentences: list[str], sample: int, seed: int) -> dict[str, float]:
         rng = random.Random(seed + 1)
