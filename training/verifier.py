@@ -1,7 +1,8 @@
 """Train the answer verifier (assistant/answer/verifier.py): a cross-encoder on the e5 encoder we ship.
 
-    python -m training.verifier          (make train-verifier; after `python -m training.train` has
-                                          collected the evidence into .work/records.pickle)
+    python -m training.verifier          (writes assistant/answer/verifier.npz; after `python -m training.train`
+                                          has collected the evidence into .work/records.pickle)
+    python -m training.train --reuse --compare-verifier     (the comparison with the features: results.md)
 
 Pairs (question, candidate sentence with its section path) → answers / does not answer, from the
 evidence the real pipeline collected for every question set (`training/collect.py`):
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -151,17 +153,21 @@ class Frozen:
         """Hidden states saved by an earlier run with the same settings (computing them is most of the time)."""
         import pickle
 
-        if path.is_file():
+        try:
             with path.open("rb") as f:
                 self.states.update(pickle.load(f))
-            self.saved = len(self.states)
+        except (OSError, EOFError, pickle.UnpicklingError):  # none yet, or another run writing it: compute them
+            return
+        self.saved = len(self.states)
 
     def save(self, path: Path) -> None:
         import pickle
 
         if len(self.states) > self.saved:
-            with path.open("wb") as f:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
                 pickle.dump(self.states, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)  # whole or not at all, whichever run writes last
             self.saved = len(self.states)
 
     def fill(self, keys: list[tuple[str, str]], log_every: int = 2000) -> None:
@@ -404,14 +410,22 @@ def fold_of(group: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from training import train
+    from training.sets import DEFAULT_WORK
+    from training.train import DOMAIN, LEARNED, _records
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=train.DEFAULT_WORK)
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     args = parser.parse_args(argv)
-    # The verifier, its comparison with the features and the answerability model that reads it are trained
-    # together (the answerability model needs each question scored by a verifier that never saw it).
-    train.main(["--reuse", "--verifier", "--work", str(args.work)])
+    records, _ = _records(args.work, reuse=True)
+    learn = [r for name in LEARNED for r in records[name]]
+    pairs = training_pairs(make_pairs(learn, DOMAIN, random.Random(SEED)))
+    print(f"{len(pairs)} pairs, {sum(p.label for p in pairs)} positive", flush=True)
+    frozen = Frozen()
+    frozen.load(states_file(args.work))
+    delta = fit(frozen, pairs, f"shipped ({len(pairs)} pairs)")
+    frozen.save(states_file(args.work))
+    save(delta, runtime.delta_path(), f"training/verifier.py, seed {SEED}, {len(pairs)} pairs")
+    print(f"wrote {runtime.delta_path()} ({runtime.delta_path().stat().st_size} bytes)")
 
 
 if __name__ == "__main__":
