@@ -44,6 +44,11 @@ __all__ = [
     "is_english",
     "phrase_coverage",
     "QUESTION_WORDS",
+    "KIND_RULES",
+    "MEASURE_WORDS",
+    "ORG_NOUNS",
+    "phrases_of",
+    "specific_phrases",
     "shape",
     "asks_count",
 ]
@@ -100,13 +105,14 @@ def is_english(text: str) -> bool:
 
 # --- kinds ---------------------------------------------------------------------------------------
 
-_MEASURE = "个家起次条人年月项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队"
+MEASURE_WORDS = "个家起次条人年月项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队"
+_MEASURE = MEASURE_WORDS
 _PLACE_NOUN = "国家|国|城市|城|省|市|县|区|地区|地方|州|洲|岛|村|镇|乡|山|河|湖|海|街|路|港|站"
-_ORG_NOUN = (
+ORG_NOUNS = (
     "单位|部门|机构|公司|企业|网站|组织|学校|大学|学院|中学|政党|党|球队|队|俱乐部|媒体|报纸|报社|电视台|"
     "出版社|银行|医院|乐队|品牌|集团|协会|委员会|政府|机关|军队|部队|厂"
 )
-_KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
+KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
         (Kind.REASON, r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
@@ -123,7 +129,7 @@ _KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
         (Kind.PERSON, r"谁|哪位|哪一位|何人|什么人(?!员)|哪个人|\bwho(?:m|se)?\b"),
         (Kind.LIST, r"哪些|哪几|包括什么|包括哪|有什么不同|\bwhat are\b|\bwhich\b"),
         (Kind.PLACE, rf"哪里|哪儿|在哪(?![些几])|何处|何地|什么地方|哪[个一座]?(?:{_PLACE_NOUN})|\bwhere\b"),
-        (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{_ORG_NOUN})|什么(?:{_ORG_NOUN})|which (?:company|organi[sz]ation)"),
+        (Kind.ORGANISATION, rf"哪家|哪[个一所]?(?:{ORG_NOUNS})|什么(?:{ORG_NOUNS})|which (?:company|organi[sz]ation)"),
         (Kind.DEFINITION, r"是什么意思|指的是什么|是指什么|什么叫|含义|定义"),  # before NAME: 名称…是什么意思
         (
             Kind.NAME,
@@ -143,7 +149,7 @@ _DEFINITION_TAIL = re.compile(r"^(?P<subject>[^，,。？?]{1,20}?)(?:是什么|
 
 
 def _kind(text: str) -> Kind:
-    for kind, pattern in _KIND_RULES:
+    for kind, pattern in KIND_RULES:
         if pattern.search(text):
             return kind
     # "X是什么？" with nothing else asked: what X is. "X的颜色是什么？" asks an attribute (OTHER).
@@ -153,16 +159,18 @@ def _kind(text: str) -> Kind:
 
 
 _AFTER_QUANTITY = re.compile(rf"(?:多少|(?<!哪)几)[{_MEASURE}]?(?P<rest>[^，,。？?！!]*)")
-_BEFORE_QUANTITY = re.compile(r"(?P<before>[^，,。？?！!]*?)(?:约|大约|一共|共|总共|总计|合计)?(?:是|有|为|达|在)?多少")
+_BEFORE_QUANTITY = re.compile(
+    rf"(?P<before>[^，,。？?！!]*?)(?:约|大约|一共|共|总共|总计|合计)?(?:是|有|为|达|在)?(?:多少|(?<!哪)几[{_MEASURE}]?$)"
+)
 
 
 def _counted(text: str) -> str:
     """The noun a quantity question counts: the phrase after 多少/几个 (its head, after the last 的),
-    else the last content word before `是多少`."""
+    else the last content word before `是多少` or a closing `是几年` (有效期是几年 counts 有效期)."""
     m = _AFTER_QUANTITY.search(text)
     if m:
         rest = m["rest"].rsplit("的", 1)[-1]
-        after = _phrases(rest)
+        after = phrases_of(rest)
         if after:
             return after[0][:6]  # the head of 企业获评2015年河南省…: what is near the number
     m = _BEFORE_QUANTITY.search(text)
@@ -282,7 +290,7 @@ def _key_terms(text: str, content: list[str]) -> tuple[str, ...]:
     return tuple(t for t in dict.fromkeys(terms) if t.strip())
 
 
-def _phrases(text: str) -> tuple[str, ...]:
+def phrases_of(text: str) -> tuple[str, ...]:
     """Runs of content words: split at punctuation, question words and stop words (jieba's accurate mode)."""
     from assistant.text.words import _jieba  # the shared, initialised segmenter
 
@@ -306,7 +314,7 @@ def _phrases(text: str) -> tuple[str, ...]:
 SPECIFIC = 9.5
 
 
-def _specific(phrases: tuple[str, ...]) -> tuple[str, ...]:
+def specific_phrases(phrases: tuple[str, ...]) -> tuple[str, ...]:
     """Phrases with a word rarer than SPECIFIC in general Chinese (unknown words are rare): a question's
     `有效期` must be found in its answer, its `特点` need not be."""
     from assistant.text.words import _jieba
@@ -366,7 +374,7 @@ _NUMBER_C = re.compile(rf"(?<![\d.第])(\d+(?:\.\d+)?)\s*([{UNITS}])")
 LEVEL_PREFIXES = ("中央", "国家", "省", "市", "县", "区", "乡", "镇", "村")
 LEVEL_BODIES = ("委", "政府", "级", "网信办", "人大", "政协", "纪委", "领导小组", "委员会", "党委", "财政", "公安")
 _LEVEL_C = re.compile(
-    r"(?:全(?:国|省|市|县|区)|中央|国家级|国务院)|(?<![城都])(?:省|市|县|区)(?:"
+    r"(?:全(?:国|省|市|县|区)|中央|国家级|国务院)|(?<![城都])(?:省|市|县|区)委?(?:"
     + "|".join(sorted(LEVEL_BODIES, key=len, reverse=True))
     + ")"
 )
@@ -447,14 +455,14 @@ def analyse(text: str) -> Question:
     # A follow-up read with the question before it ("…有多少件舆情？其中有哪些重大舆情事件？") asks its last part.
     asked = re.split(r"(?<=[？?])", clean.rstrip("？? "))[-1] or clean
     kind = _kind(asked)
-    phrases = () if english else _phrases(clean)
+    phrases = () if english else phrases_of(clean)
     return Question(
         text=clean,
         kind=kind,
         counted=_counted(asked) if kind is Kind.QUANTITY and not english else "",
         key_terms=_key_terms(clean, content),
         phrases=phrases,
-        specific=_specific(phrases),
+        specific=specific_phrases(phrases),
         words=tuple(words(clean)),
         content=tuple(content),
         english=english,

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import shutil
 import subprocess
@@ -156,8 +157,14 @@ def chromium_available() -> bool:
 
 def print_pdf(page_html: str, path: Path, header_footer: bool = True, timeout: float = 180) -> Path:
     """Print an HTML page to `path` with headless Chromium (with its own header and footer on each page)."""
+    # Chromium prints the page's address in its footer: a folder named by the page's content keeps
+    # that footer the same from run to run (a random temporary path made OCR tests flaky and the
+    # OCR cache grow with every run).
+    digest = hashlib.sha1(page_html.encode("utf-8")).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"assistant-print-{digest}"
+    folder.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / (path.stem + ".html")
+        source = folder / (path.stem + ".html")
         source.write_text(page_html, encoding="utf-8")
         out = Path(tmp) / "out.pdf"
         cmd = [

@@ -4,7 +4,8 @@
     python -m benchmarks.trust --sets report report-nearmiss
 
 Sets (made by `training/sets.py` and `training/nearmiss.py` under `.work/`, the report's in `eval/`):
-report (eval/questions.jsonl), report-nearmiss (eval/nearmiss-report.jsonl), dev
+report (eval/questions.jsonl), report-nearmiss (eval/nearmiss-report.jsonl), report-nearmiss-2
+(eval/nearmiss-report-2.jsonl, written by hand after the rules), dev
 (../shared/eval/dev.jsonl: measured, never tuned to), cmrc (CMRC 2018 trial, open corpus), cmrc-na
 (its no-answer variant), cmrc-nearmiss (constraint changed), cmrc-removed (answer sentences removed,
 the rest of each document kept).
@@ -31,6 +32,7 @@ WORK = ROOT / ".work"
 SETS = {
     "report": (ROOT / "corpus", ROOT / "eval" / "questions.jsonl", WORK / "report-index"),
     "report-nearmiss": (ROOT / "corpus", ROOT / "eval" / "nearmiss-report.jsonl", WORK / "report-index"),
+    "report-nearmiss-2": (ROOT / "corpus", ROOT / "eval" / "nearmiss-report-2.jsonl", WORK / "report-index"),
     "dev": (ROOT / "corpus", ROOT.parent / "shared" / "eval" / "dev.jsonl", WORK / "report-index"),
     "cmrc": (WORK / "cmrc" / "corpus", WORK / "cmrc" / "questions.jsonl", WORK / "cmrc" / "index"),
     "cmrc-na": (WORK / "cmrc-na" / "corpus", WORK / "cmrc-na" / "questions.jsonl", WORK / "cmrc-na" / "index"),

@@ -18,14 +18,19 @@ How one constraint is decided, nearest scope first:
 3. the section headings, innermost first: one that states it → it holds, one that states another
    value first → it does not (a heading "2015年工作情况" governs the sentences below it);
 4. a number (23岁, 6家) binds only there: the passage's other sentences count other things;
-5. the rest of the passage, then the document's title, date or text states it → it holds (a
-   report dated 2016 speaks of 2016; a biography names the year of a prize a few sentences before);
-6. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
+5. the rest of the passage states it → it holds (a biography names the year of a prize a few
+   sentences before);
+6. a year: the document's date states another year → it does not (a report dated 2016-11-21 that
+   says 目前…11人 speaks of 2016, not of a 2014 asked about; its 今年 is 2016, its 去年 2015);
+7. the document's title, date or text states it → it holds (a report dated 2016 speaks of 2016);
+8. stated nowhere: a time, number, ordinal or name the scope never states is not bound (unmet);
    a level or a qualifier nothing contradicts holds — "网民规模" of a national report need not
    repeat 全国.
 
 A long first heading is the document's title (a report's "关于中央、省委…的汇报"): it can confirm,
-not contradict.
+not contradict; the document's date can do both (step 6).
+
+Besides the constraints, the asked slot must be filled: `answer/slot.py`.
 """
 
 from __future__ import annotations
@@ -35,24 +40,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
+from typing import Literal
 
-from assistant.question import (
-    LEVEL_BODIES,
-    LEVEL_PREFIXES,
-    QUALIFIER_GROUPS,
-    UNITS,
-    Constraint,
-    chinese_digits,
-    constraints,
-)
+from assistant.ingest.structure import leading_date, parse_date
+from assistant.question import LEVEL_BODIES, QUALIFIER_GROUPS, UNITS, Constraint, chinese_digits, constraints
 from assistant.schema import Passage
 from assistant.text.words import normalize
 
-__all__ = ["Scope", "contradicted", "holds", "scope_of", "stated_unmet", "unmet"]
+__all__ = ["Scope", "Verdict", "contradicted", "holds", "scope_of", "stated_unmet", "unmet", "verdict"]
 
 # Kinds that must be stated somewhere in scope; the others need only not be contradicted.
 _MUST_BE_STATED = frozenset(("time", "number", "ordinal", "entity"))
-_DATE = re.compile(r"(?<!\d)((?:1[5-9]|20)\d\d)[-_.年](\d{1,2})[-_.月](\d{1,2})")
+Verdict = Literal["holds", "contradicted", "unstated"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class Scope:
 
     section: tuple[str, ...] = ()  # headings, a long document title left out (it is `title`)
     title: str = ""
-    date: str = ""  # yyyy-mm-dd when the document's name or title carries one
+    date: str = ""  # yyyy-mm-dd (or yyyy-mm, yyyy) when the document's name, title or date line carries one
     passage: str = ""
     document: str = ""
 
@@ -73,13 +72,13 @@ TITLE_CHARS = 12  # a first heading longer than this is a document's title, not 
 @lru_cache(maxsize=4096)
 def scope_of(passage: Passage, document: str = "") -> Scope:
     """The scope of the sentences of `passage` (in `document`, its whole text when known): its headings, its
-    document's name and long title as title, and the date they carry (`…的汇报-2016-11-21.txt`)."""
+    document's name and long title as title, and the date they carry (`…的汇报-2016-11-21.txt`) or its date
+    line under the title (`(2016 年 11 月 21 日)`), read by the one date reader (`ingest.structure.parse_date`)."""
     section = passage.section
     title = PurePath(passage.doc).stem
     if section and len(section[0]) > TITLE_CHARS:
         title, section = f"{title} {section[0]}", section[1:]
-    m = _DATE.search(title)
-    date = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if m else ""
+    date = parse_date(title) or leading_date(document) or ""
     return Scope(section, title, date, passage.text, document)
 
 
@@ -102,6 +101,8 @@ def _states(c: Constraint, text: str) -> bool:
     if c.kind == "entity":
         # 洛阳市 is held by a text that says 洛阳, 河南省 by 河南
         return c.text in text or (len(c.text) > 2 and c.text[-1] in "省市县区州" and c.text[:-1] in text)
+    if c.kind == "level":
+        return any(form in text for form in _level_forms(c.text))
     return c.text in text
 
 
@@ -134,57 +135,102 @@ def _contradicts(c: Constraint, text: str) -> bool:
 
 
 @lru_cache(maxsize=256)
+def _level_forms(level: str) -> tuple[str, ...]:
+    """The ways a text names one body at one level: 县网信办 and 县委网信办 are the same office."""
+    m = re.fullmatch(r"([省市县区])(委?)(.+)", level)
+    if not m or m[3] in ("委", "级", "政府") or m[3].startswith("委"):
+        return (level,)
+    return (f"{m[1]}{m[3]}", f"{m[1]}委{m[3]}")
+
+
+@lru_cache(maxsize=256)
 def _level_rivals(level: str) -> tuple[str, ...]:
-    """The same body at another level: 市委 → 省委, 县委, 区委 …; 全省 → 全国, 全市 …"""
+    """The same body at another level: 市委 → 省委, 县委, 区委, 中央 …; 省政府 → 国务院 …; 县网信办 → 市委网信办,
+    国家网信办 …; 全省 → 全国, 全市 …"""
     if level.startswith("全"):
         return tuple(f"全{p}" for p in "国省市县区" if f"全{p}" != level)
-    for body in sorted(LEVEL_BODIES, key=len, reverse=True):
-        if level.endswith(body):
-            prefix = level[: -len(body)]
-            return tuple(p + body for p in LEVEL_PREFIXES if p != prefix and p in "省市县区")
-    return ()
+    m = re.fullmatch(r"([省市县区])(委?)(.+)", level)
+    if not m or not any(m[3] == body or f"委{m[3]}" == body for body in LEVEL_BODIES) and m[3] not in LEVEL_BODIES:
+        return ()
+    body = m[3]
+    rivals = [form for p in "省市县区" if p != m[1] for form in _level_forms(f"{p}{m[2]}{body}")]
+    if body == "委":
+        rivals.append("中央")  # the same kind of body at the national level
+    elif body == "政府":
+        rivals += ["国务院", "中央政府"]
+    elif body != "级":
+        rivals += [f"国家{body}", f"中央{body}"]
+    return tuple(rivals)
 
 
-def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
-    """Does constraint `c` hold for `sentence` in `scope`? (the steps of the module's docstring)"""
-    own = _clean(sentence)
+def verdict(c: Constraint, sentence: str, scope: Scope = Scope()) -> Verdict:
+    """Whether constraint `c` holds for `sentence` in `scope`, is contradicted, or is stated nowhere
+    (the steps of the module's docstring)."""
+    year = _year_of(scope.date)
+    own = _clean_dated(sentence, year)
     if _states(c, own):
-        return True
-    passage = _clean(scope.passage) if scope.passage and c.kind != "number" else ""
+        return "holds"
+    passage = _clean_dated(scope.passage, year) if scope.passage and c.kind != "number" else ""
     if _contradicts(c, own):
         # "本届总决赛…继1987年以后…" in a passage about 2008年NBA总决赛 names another year in passing
         # (a year only: a sentence naming 市委 where 省委 is asked speaks of another body)
-        return c.kind == "time" and bool(passage) and _states(c, passage)
+        return "holds" if c.kind == "time" and passage and _states(c, passage) else "contradicted"
     for heading in reversed(scope.section):
         text = _clean(heading)
         if _states(c, text):
-            return True
+            return "holds"
         if _contradicts(c, text):
-            return False
+            return "contradicted"
     if c.kind == "number":  # a count or measure binds in its own sentence (or heading): 23岁 elsewhere in
-        return False  # the passage is another sentence's fact
+        return "unstated"  # the passage is another sentence's fact
     if passage and _states(c, passage):
-        return True
+        return "holds"
+    if c.kind == "level" and passage and _contradicts(c, passage):
+        return "contradicted"  # a passage about 市委网信办 that never names 县网信办 speaks of the city's office
+    if c.kind == "time" and c.text.endswith("年") and year and c.text[:-1] != year:
+        return "contradicted"  # what a report dated 2016 says without a year is said of 2016 (step 6)
     for layer in (scope.title, _date_words(scope.date), scope.document):
         if layer and _states(c, _clean(layer)):
-            return True
-    return c.kind not in _MUST_BE_STATED
+            return "holds"
+    return "unstated"
+
+
+def holds(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
+    """Does constraint `c` hold for `sentence` in `scope`? A level or a qualifier nothing contradicts holds;
+    a time, number, ordinal or name must be stated in scope."""
+    v = verdict(c, sentence, scope)
+    return v == "holds" or (v == "unstated" and c.kind not in _MUST_BE_STATED)
 
 
 def contradicted(c: Constraint, sentence: str, scope: Scope = Scope()) -> bool:
-    """Does `sentence`, or a heading over it, state another value of the constraint (and it does not hold)?
+    """Does `sentence`, a heading over it or its document's date state another value of the constraint?
     Weaker than `not holds`: silence is not contradiction (a cited passage need not carry its document's year)."""
-    if holds(c, sentence, scope):
-        return False
-    return any(_contradicts(c, _clean(text)) for text in (sentence, *scope.section))
+    return verdict(c, sentence, scope) == "contradicted"
+
+
+def _year_of(date: str) -> str:
+    return date[:4] if re.match(r"\d{4}", date) else ""
+
+
+_RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
+_RELATIVE = re.compile("|".join(_RELATIVE_YEARS))
+
+
+@lru_cache(maxsize=8192)
+def _clean_dated(text: str, year: str) -> str:
+    """`_clean`, with the years a dated document names relatively written out: 今年 → 2016年 in a report
+    dated 2016 (a question's 2016年 is then stated, its 2015年 contradicted)."""
+    clean = _clean(text)
+    if not year:
+        return clean
+    return _RELATIVE.sub(lambda m: f"{int(year) + _RELATIVE_YEARS[m[0]]}年", clean)
 
 
 def _date_words(date: str) -> str:
-    """2016-11-21 → 2016年11月21日, as a sentence would state it."""
+    """2016-11-21 → 2016年11月21日 (2016-11 → 2016年11月), as a sentence would state it."""
     if not date:
         return ""
-    y, m, d = date.split("-")
-    return f"{y}年{int(m)}月{int(d)}日"
+    return "".join(f"{int(part)}{unit}" for part, unit in zip(date.split("-"), "年月日", strict=False))
 
 
 def unmet(asked: Iterable[Constraint], sentence: str, scope: Scope = Scope()) -> tuple[Constraint, ...]:

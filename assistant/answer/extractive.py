@@ -37,6 +37,7 @@ import numpy as np
 from assistant.answer import model, verifier
 from assistant.answer.constraints import scope_of, unmet
 from assistant.answer.evidence import VERIFIER_FEATURE, Reading, answer_features, coverage, holds_kind
+from assistant.answer.slot import slot_filled
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
@@ -97,6 +98,10 @@ def pick(reading: Reading, scores: np.ndarray) -> int | None:
         usable &= np.array([bool(usable[i]) and not unmet(reading.question.constraints, reading.sentence(i),
                                                            _scope(reading, c.hit_no))
                             for i, c in enumerate(reading.candidates)], dtype=bool)  # fmt: skip
+    # the asked slot filled beside what it is asked about: 11 beside 在编人员, a year for 哪一年, 主任 for 主任叫什么
+    usable &= np.array([bool(usable[i]) and slot_filled(reading.question, reading.sentence(i),
+                                                        reading.hits[c.hit_no].passage.text)
+                        for i, c in enumerate(reading.candidates)], dtype=bool)  # fmt: skip
     if reading.focus and reading.question.kind is Kind.QUANTITY and reading.question.counted:
         # 那信息化办呢 after a count: the same count, of the other thing — not any number near its name.
         usable &= reading.column("number_near_counted") == 1

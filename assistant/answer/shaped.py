@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from assistant.answer.constraints import contradicted, scope_of
+from assistant.answer.constraints import Scope, contradicted, scope_of
 from assistant.answer.evidence import Reading
 from assistant.conversation import ListedItem
 from assistant.ingest.structure import Enumeration, ListItem, Outline, Place, enumerations, outline
@@ -101,6 +101,14 @@ def _breaks_constraints(given: Answer, q: Question, index: Index) -> bool:
     lead = given.text.split("\n", 1)[0]
     scope = scope_of(passage, index.document_text(passage.doc))
     return any(contradicted(c, lead, scope) for c in q.constraints)
+
+
+def _other_document(o: Outline, q: Question) -> bool:
+    """The outline of a report dated 2016 does not answer what "2015年的汇报" is made of: a year or an ordinal of the
+    question that the document's title or date contradicts (constraints.py; levels aside: a title names the
+    bodies whose meetings it reports, 省委 in a 市's report)."""
+    scope = Scope(title=o.title, date=o.date or "")
+    return any(c.kind in ("time", "ordinal") and contradicted(c, o.title, scope) for c in q.constraints)
 
 
 UNSAID = 0.5  # a rare phrase of the question less covered than this in the answer's document: not answered there
@@ -318,7 +326,7 @@ def _outline_answer(reading: Reading, index: Index, fact: Answer) -> Answer | No
     doc = _document(reading, index)
     s = structure(index, doc)
     parts = s.outline.parts
-    if parts is None:
+    if parts is None or _other_document(s.outline, q):
         return None
     head = f"《{s.outline.title}》" if s.outline.title else "这份文档"
     when = f"（{s.outline.date}）" if s.outline.date else ""

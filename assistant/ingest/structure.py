@@ -329,15 +329,24 @@ def report_date(doc: Document) -> str | None:
 
 _DATE_PARTS = re.compile(r"([\d〇零一二三四五六七八九]{4})\s*年(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*月"
                          r"(?:\s*([\d〇零一二三四五六七八九十]{1,3})\s*日)?)?")  # fmt: skip
+# The same date as file names and metadata write it: …的汇报-2016-11-21.txt, 2016_11_21, 2016.11.21
+_DATE_DIGITS = re.compile(r"(?<!\d)((?:1[5-9]|20)\d\d)[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)")
 
 
 def parse_date(text: str) -> str | None:
-    """`2016 年 11 月 21 日` or `二〇一六年十一月二十一日` → "2016-11-21"; None if not a valid date."""
-    m = _DATE_PARTS.search(text)
-    if not m:
+    """The first date in `text`, ISO style: `2016 年 11 月 21 日`, `二〇一六年十一月二十一日` or a file name's
+    `…-2016-11-21` → "2016-11-21" (`2016年` alone → "2016"); None if there is no valid one.
+
+    The one reader of dates for the whole project: a report's date line (`report_date`) and the date
+    that binds a question's year to a document (`answer/constraints.py`)."""
+    words, digits = _DATE_PARTS.search(text), _DATE_DIGITS.search(text)
+    if words and (digits is None or words.start() < digits.start()):
+        year = chinese_number(words.group(1))
+        month, day = (chinese_number(g) if g else None for g in words.group(2, 3))
+    elif digits:
+        year, month, day = (int(g) for g in digits.group(1, 2, 3))
+    else:
         return None
-    year = chinese_number(m.group(1))
-    month, day = (chinese_number(g) if g else None for g in m.group(2, 3))
     try:
         datetime.date(year, month or 1, day or 1)
     except (ValueError, TypeError):
@@ -345,6 +354,13 @@ def parse_date(text: str) -> str | None:
     if month is None:
         return f"{year:04d}"
     return f"{year:04d}-{month:02d}" if day is None else f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def leading_date(text: str, lines: int = DATE_LINES) -> str | None:
+    """The date of a document's text when one of its first `lines` non-empty lines is a date line (as
+    `report_date` reads a `Document`): `(2016 年 11 月 21 日)` under the title → "2016-11-21"."""
+    first = [line for line in text.splitlines() if line.strip()][:lines]
+    return next((parse_date(line) for line in first if _is_date(line)), None)
 
 
 # --------------------------------------------------------------------------- lists and outline

@@ -82,7 +82,8 @@ def test_levels_qualifiers_and_first_ordinals() -> None:
 def test_a_claim_is_checked_on_what_it_states_not_what_the_question_presupposed() -> None:
     source = "目前市委网信办仅有在编人员 11 人，人员较少。"
     assert stated_unmet("市委网信办有在编人员11人。", source) == ()
-    assert [c.text for c in stated_unmet("省委网信办有在编人员11人。", source)] == ["省委"]
+    # the office is the constraint, at its level: 省委网信办 (not only 省委)
+    assert [c.text for c in stated_unmet("省委网信办有在编人员11人。", source)] == ["省委网信办"]
     assert [c.text for c in stated_unmet("2015年，6家企业获评。", "6家企业获评2014年河南省示范企业。")] == ["2015年"]
 
 
@@ -145,7 +146,62 @@ def test_an_answer_citing_another_body_does_not_answer_the_question() -> None:
 
     sources = [_source(REPORT_2015), _source("目前市委网信办仅有在编人员 11 人，人员较少。", 2)]
     assert [c.text for c in question_unmet("市委网信办有在编人员11人[2]。", sources, "省委网信办有多少在编人员？")] == [
-        "省委"
+        "省委网信办"
     ]
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "市委网信办有多少在编人员？") == ()
     assert question_unmet("市委网信办有在编人员11人[2]。", sources, "2016年市委网信办有多少在编人员？") == ()
+
+
+def test_one_date_reader_reads_file_names_date_lines_and_chinese_numerals() -> None:
+    from assistant.ingest.structure import leading_date, parse_date
+
+    assert parse_date(REPORT_DOC) == "2016-11-21"
+    assert parse_date("(2016 年 11 月 21 日)") == "2016-11-21"
+    assert parse_date("二〇一六年十一月") == "2016-11"
+    assert parse_date("2016-13-40") is None and parse_date("没有日期") is None
+    assert leading_date("关于…的汇报\n\n(2016 年 11 月 21 日)\n\n一、…") == "2016-11-21"
+    assert leading_date("正文里提到 2014 年 8 月下发的通知。") is None  # a date in a sentence dates no document
+    passage = Passage(id=0, doc="汇报.txt", start=0, end=3, text="目前…", section=())
+    assert scope_of(passage, "汇报\n(2016 年 11 月 21 日)\n").date == "2016-11-21"
+
+
+def test_a_year_the_documents_date_contradicts_is_not_met_and_relative_years_are_read() -> None:
+    from assistant.answer.constraints import contradicted, verdict
+
+    scope = Scope(section=("四、提请领导小组研究解决的问题",), title=REPORT_DOC, date="2016-11-21",
+                  passage="目前市委网信办仅有在编人员 11 人。", document="")  # fmt: skip
+    current = "目前市委网信办仅有在编人员 11 人，人员较少。"
+    assert verdict(Constraint("time", "2014年"), current, scope) == "contradicted"
+    assert contradicted(Constraint("time", "2014年"), current, scope)
+    assert holds(Constraint("time", "2016年"), current, scope)
+    # the report's 2015 figure answers a 2015 question: the sentence states it
+    assert holds(Constraint("time", "2015年"), REPORT_2015, scope)
+    # 今年 in a report dated 2016 is 2016; 去年 2015
+    assert holds(Constraint("time", "2016年"), "国家网信办今年 1 月启动申办工作。", scope)
+    assert contradicted(Constraint("time", "2015年"), "国家网信办今年 1 月启动申办工作。", scope)
+    assert holds(Constraint("time", "2015年"), "去年全市处置舆情 500 件。", scope)
+    # an undated document neither confirms nor contradicts a year
+    assert verdict(Constraint("time", "2014年"), current, Scope(passage=current)) == "unstated"
+
+
+def test_a_list_or_outline_is_not_given_for_another_year(assistant: Assistant) -> None:
+    for question in ("2015年贯彻落实意见要抓好哪几个方面？", "2015年的汇报分成哪几部分？"):
+        answer = assistant.final_answer(question, ())
+        assert not answer.found and answer.shape == "fact", question
+    assert assistant.final_answer("2016年的汇报分成哪几部分？", ()).shape == "outline"
+    assert assistant.final_answer("贯彻落实意见要抓好哪几个方面？", ()).found
+
+
+def test_a_local_office_is_not_the_national_or_another_levels_one() -> None:
+    from assistant.answer.constraints import contradicted
+
+    assert ("level", "省委网信办") in {(c.kind, c.text) for c in constraints("省委网信办什么时候启动申办工作？")}
+    national = "国家网信办今年 1 月启动“互联网信息内容管理行政执法证”申办工作。"
+    assert contradicted(Constraint("level", "省委网信办"), national)
+    assert contradicted(Constraint("level", "省政府"), "国务院 2014 年 8 月下发《通知》。")
+    assert holds(Constraint("level", "县网信办"), "各县委网信办日均收集上报 100 条。")  # one office, two names
+    # the sentence names no body: the passage's 市委网信办 is whose figure it is
+    passage = "目前市委网信办仅有在编人员 11 人。每天日均收集上报 1600 余条。"
+    scope = Scope(passage=passage)
+    assert contradicted(Constraint("level", "县网信办"), "每天日均收集上报 1600 余条。", scope)
+    assert holds(Constraint("level", "市委网信办"), "每天日均收集上报 1600 余条。", scope)

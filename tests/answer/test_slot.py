@@ -1,0 +1,36 @@
+"""The asked slot (assistant/answer/slot.py): a sentence fills what the question asks, beside what it asks it about."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.slot import slot_filled
+from assistant.question import analyse
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "filled"),
+    [
+        ("洛阳市委网信办目前有多少在编人员？", "目前市委网信办仅有在编人员 11 人，人员较少。", True),
+        # the number counts something else: 1600 is not beside 在编人员
+        ("洛阳市委网信办有多少在编人员？", "在编人员较少，日均收集上报 1600 余条信息。", False),
+        ("市委网信办日均收集上报多少条信息？", "分析研判有害信息、舆情线索等，日均收集上报 1600 余条。", True),
+        ("互联网信息内容管理行政执法证的有效期是几年？", "对在主管部门工作满一年的人员颁发执法证。", False),
+        ("洛阳官方微信公众号有多少人关注？", "“精彩洛阳”官方微信粉丝数量已超过2万。", True),
+        ("洛阳市委网信办是哪一年成立的？", "近年来，市委网信办在省委网信办成立后连年被评为先进单位。", False),
+        ("国务院是哪一年下发通知的？", "国务院 2014 年 8 月下发通知。", True),
+        ("洛阳市委网信办主任叫什么名字？", "市委网信办连年被评为“全省网信工作先进单位”。", False),
+        ("洛阳的5家国家三类新闻网站分别叫什么？", "国家一类新闻网站1家，国家三类新闻网站5家，位居全省前列。", False),
+        ("洛阳办过什么名字的创新创业大赛？", "开展“直通硅谷”创新创业大赛、洛阳电子商务大会等活动。", True),
+        ("洛阳市委书记是谁？", "围绕市委市政府中心工作，开展网上宣传。", False),
+        ("中央网络安全和信息化工作座谈会是谁主持的？", "习近平总书记主持会议并发表重要讲话。", True),
+        ("那些网络攻击是哪个国家的情报机关干的？", "及时发现处置境外情报机关实施的网络攻击事件 50 余起。", False),
+        # an exact figure asked, a bound said
+        ("“精彩洛阳”微信具体有多少粉丝？", "“精彩洛阳”官方微信粉丝数量已超过2万。", False),
+        ("“精彩洛阳”微信有多少粉丝？", "“精彩洛阳”官方微信粉丝数量已超过2万。", True),
+        ("How many followers does the account have exactly?", "“精彩洛阳”官方微信粉丝数量已超过2万。", False),
+        ("市委网信办具体有多少在编人员？", "目前市委网信办仅有在编人员 11 人。", True),
+    ],
+)
+def test_the_asked_slot_is_filled_beside_what_it_is_asked_about(question: str, sentence: str, filled: bool) -> None:
+    assert slot_filled(analyse(question), sentence) is filled
