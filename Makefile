@@ -48,7 +48,7 @@ train: setup
 	$(PY) -m training.train
 
 # The answer verifier (training/verifier.py) and its comparison with the features, after `make train`
-# (it reuses the evidence that collected): ~25 min on one CPU.
+# (it reuses the evidence that collected): 15–25 min on one busy CPU.
 train-verifier: setup
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) -m training.train --reuse --compare-verifier

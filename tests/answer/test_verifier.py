@@ -70,3 +70,24 @@ def test_the_committed_delta_is_small_and_the_assembly_checked(model):
     marker = json.loads((model.folder / "verifier.json").read_text(encoding="utf-8"))
     assert marker["check_max_logit_gap"] <= 0.5  # the 8-bit model agrees with the float one it was made from
     assert verifier.is_assembled(model.folder)
+
+
+def test_the_answerer_reads_the_verifier_when_its_answer_model_names_it(assistant, monkeypatch):
+    """The shipped answerability model does not read the verifier (docs/trust.md 3b); one that names the column
+    gets the verifier's probability for the chosen sentence (the same trees here: no split reads the new column)."""
+    from dataclasses import replace
+
+    from assistant.answer import extractive, model
+    from assistant.answer.evidence import VERIFIER_FEATURE
+
+    shipped = model.answerability()
+    assert VERIFIER_FEATURE not in shipped.features
+    reading = assistant.read(assistant.question(assistant.check("市委网信办目前有多少在编人员？")))
+    before = extractive.choose(reading)
+    assert before.verified is None and before.best is not None
+    with_verifier = replace(shipped, features=(*shipped.features, VERIFIER_FEATURE))
+    monkeypatch.setattr(model, "answerability", lambda: with_verifier)
+    after = extractive.choose(reading)
+    assert after.best == before.best and after.confidence == pytest.approx(before.confidence)
+    assert after.verified is not None and after.verified > 0.5, after.verified
+    assert "11" in reading.sentence(after.best)
