@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 UV := uv==0.13.8
 
-.PHONY: setup run index test test-fast lint browser benchmark llm-test lock train
+.PHONY: setup run index test test-fast lint browser benchmark llm-test lock train train-verifier
 .DEFAULT_GOAL := run
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -46,6 +46,12 @@ run: setup
 train: setup
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) -m training.train
+
+# The answer verifier (training/verifier.py) and its comparison with the features, after `make train`
+# (it reuses the evidence that collected): 15–25 min on one busy CPU.
+train-verifier: setup
+	$(PY) -m pip install -q -e '.[train]'
+	$(PY) -m training.train --reuse --compare-verifier
 
 index: setup
 	$(BIN)/assistant index

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.evidence import ANSWER_FEATURES, FEATURES, answer_features
+from assistant.answer.evidence import ANSWER_FEATURES, FEATURES, VERIFIER_FEATURE, answer_features
 from assistant.answer.extractive import pick, quote
 from training.collect import Rarity, Record, collect
 from training.sets import DEFAULT_WORK, ROOT, cmrc_sets, nearmiss_sets, report_sets
@@ -81,13 +81,7 @@ def _fit_ranker(records: list[Record]):
 
 
 def _fit_answerability(outcomes: list[Outcome]):
-    import lightgbm as lgb
-
-    _set_weights([o.record for o in outcomes])
-    x = np.vstack([o.features for o in outcomes])
-    y = np.array([o.right for o in outcomes], dtype=np.int8)
-    w = np.array([_weight(o.record) for o in outcomes], dtype=np.float32)
-    return lgb.train(_params(ANSWERABILITY), lgb.Dataset(x, y, weight=w, feature_name=list(ANSWER_FEATURES)))
+    return _fit_variant(outcomes, VARIANT)
 
 
 class Outcome:
@@ -103,6 +97,7 @@ class Outcome:
             self.right = record.right(record.reading.hits[hit_no].passage.text[start:end])
             self.features = answer_features(record.reading, scores, self.best)[0]
         self.probability = 0.0
+        self.verifier = 0.0  # the answer verifier's probability for the chosen sentence (when measured)
 
 
 def _summary(outcomes: list[Outcome], threshold: float) -> dict:
@@ -228,6 +223,8 @@ def _out_of_fold(learn: list[Record], rarity: dict) -> tuple[dict[int, Outcome],
             if fold[r.group] == k:
                 scores[id(r)] = booster.predict(r.reading.features) if len(r.labels) else np.zeros(0)
     outcomes = {id(r): Outcome(r, scores[id(r)], rarity[r.set]) for r in learn}
+    if VARIANT != "features":  # each scored by a verifier that never saw its document
+        SCORES.own(list(outcomes.values()))
     chosen = [o for o in outcomes.values() if o.best is not None]
     for k in range(FOLDS):
         booster = _fit_answerability([o for o in chosen if fold[o.record.group] != k and o.record.set in ANSWER_SETS])
@@ -251,11 +248,230 @@ def _held_out(records: dict[str, list[Record]], rarity: dict, domain: str) -> di
     for name in tested:
         outs = [Outcome(r, ranker.predict(r.reading.features) if len(r.labels) else np.zeros(0), rarity[name])
                 for r in records[name]]  # fmt: skip
+        if VARIANT != "features":  # by verifiers that never saw the domain
+            SCORES.other(outs)
         for o in outs:
             if o.best is not None:
                 o.probability = _probability(answerability, o)
         figures[name] = {**_summary(outs, threshold), "bands": _bands(outs, threshold)}
+        HELD_OUT_OUTCOMES[name] = outs
     return figures
+
+
+HELD_OUT_OUTCOMES: dict[str, list[Outcome]] = {}  # each set's outcomes from models that never saw its domain
+
+
+def _transfer_threshold(by_set: dict[str, list[Outcome]]) -> float:
+    """The highest threshold that refuses at most MAX_FALSE_REFUSAL of the answerable questions of every domain,
+    each scored by models learnt without it: a threshold that holds on a domain no model has seen (item 4).
+    dev is left out: it is only measured."""
+    best = 1.0
+    for domain in ("report", "cmrc"):
+        outs = [o for name, os_ in by_set.items() if DOMAIN.get(name) == domain for o in os_]
+        answerable = sorted(o.probability if o.best is not None else -1.0 for o in outs if o.record.answerable)
+        if not answerable:
+            continue
+        # refusing below t refuses the answerable ones under t: the largest t with at most MAX of them under
+        allowed = int(MAX_FALSE_REFUSAL * len(answerable))
+        best = min(best, max(answerable[allowed], 0.0))
+    return round(best, 4)
+
+
+# --- the answer verifier (training/verifier.py), measured against the features -----------------------------
+
+VARIANTS = ("features", "verifier", "features+verifier")  # (a) LightGBM today, (b) the verifier alone, (c) both
+VARIANT = "features"  # what the shipped answerability model reads (main: --verifier → features+verifier)
+SCORES = None  # the VerifierScores of the run, when the verifier is used
+
+
+class VerifierScores:
+    """The verifier's probability for a record's chosen sentence, from models that never saw its document:
+    `own` by the other half of its own domain (two halves by document), `other` by the other domain's two
+    halves (their mean: a verifier that never saw the domain at all)."""
+
+    def __init__(self, records: dict[str, list[Record]], work: Path) -> None:
+        from training import verifier as tv
+
+        self.tv = tv
+        self.frozen = tv.Frozen()
+        self.frozen.load(tv.states_file(work))
+        self.work = work
+        learn = [r for name in LEARNED for r in records[name]]
+        pairs = tv.make_pairs(learn, DOMAIN, random.Random(SEED))
+        self.learnt = tv.training_pairs(pairs)
+        cmrc = [p for p in self.learnt if p.domain == "cmrc"]
+        report = [p for p in self.learnt if p.domain == "report"]
+        self.pair_counts = {"report": len(report), "cmrc": len(cmrc),
+                            "substituted": sum(p.source.startswith("substituted") for p in report + cmrc)}  # fmt: skip
+        print(f"verifier pairs: {self.pair_counts}", flush=True)
+        self.scorers = {}
+        for domain, ps in (("report", report), ("cmrc", cmrc)):
+            for half in (0, 1):
+                part = [p for p in ps if self.tv.fold_of(p.group) == half]
+                saved = work / f"verifier-{domain}-{half}-{tv.fingerprint(part)}.npz"
+                if saved.is_file():  # the same pairs and settings trained already (seeded: the same result)
+                    delta = dict(np.load(saved))
+                else:
+                    delta = tv.fit(self.frozen, part, f"{domain} half {half} ({len(part)} pairs)")
+                    np.savez(saved, **delta)
+                    self.frozen.save(tv.states_file(work))
+                self.scorers[domain, half] = tv.Scorer(self.frozen, delta)
+
+    def shipped(self, outcomes: list[Outcome]) -> None:
+        """Scored by the verifier that ships: trained on the pairs of both domains (`tv.training_pairs`), written
+        to assistant/answer/verifier.npz."""
+        if ("all", 0) not in self.scorers:
+            tv = self.tv
+            part = self.learnt
+            saved = self.work / f"verifier-all-{tv.fingerprint(part)}.npz"
+            if saved.is_file():
+                delta = dict(np.load(saved))
+            else:
+                delta = tv.fit(self.frozen, part, f"shipped ({len(part)} pairs)")
+                np.savez(saved, **delta)
+                self.frozen.save(tv.states_file(self.work))
+            tv.save(delta, tv.runtime.delta_path(), f"training/train.py --verifier, seed {SEED}, {len(part)} pairs")
+            self.scorers["all", 0] = tv.Scorer(self.frozen, delta)
+        self._set(outcomes, lambda r: [("all", 0)])
+
+    def _key(self, record: Record, best: int) -> tuple[str, str]:
+        return record.reading.question.text, self.tv.candidate_passage(record, best)
+
+    def own(self, outcomes: list[Outcome]) -> None:
+        self._set(outcomes, lambda r: [(DOMAIN[r.set], 1 - self.tv.fold_of(r.group))])
+
+    def other(self, outcomes: list[Outcome]) -> None:
+        def models(r: Record) -> list:
+            other = "cmrc" if DOMAIN.get(r.set, CORPUS_OF.get(r.set)) == "report" else "report"
+            return [(other, 0), (other, 1)]
+
+        self._set(outcomes, models)
+
+    def _set(self, outcomes: list[Outcome], models) -> None:
+        by_model: dict = {}
+        for o in outcomes:
+            if o.best is not None:
+                for m in models(o.record):
+                    by_model.setdefault(m, []).append(o)
+        values: dict[int, list[float]] = {}
+        for m, outs in by_model.items():
+            got = self.scorers[m]([self._key(o.record, o.best) for o in outs])
+            for o, v in zip(outs, got, strict=True):
+                values.setdefault(id(o), []).append(float(v))
+        for o in outcomes:
+            o.verifier = float(np.mean(values[id(o)])) if id(o) in values else 0.0
+
+
+def _variant_x(outcomes: list[Outcome], variant: str) -> np.ndarray:
+    if variant == "features":
+        return np.vstack([o.features for o in outcomes])
+    return np.vstack([np.append(o.features, o.verifier) for o in outcomes])
+
+
+def _fit_variant(outcomes: list[Outcome], variant: str):
+    import lightgbm as lgb
+
+    _set_weights([o.record for o in outcomes])
+    names = list(ANSWER_FEATURES) + ([] if variant == "features" else ["verifier"])
+    y = np.array([o.right for o in outcomes], dtype=np.int8)
+    w = np.array([_weight(o.record) for o in outcomes], dtype=np.float32)
+    return lgb.train(_params(ANSWERABILITY), lgb.Dataset(_variant_x(outcomes, variant), y, weight=w,
+                                                         feature_name=names))  # fmt: skip
+
+
+def _apply_variant(outcomes: list[Outcome], variant: str, booster) -> None:
+    chosen = [o for o in outcomes if o.best is not None]
+    if not chosen:
+        return
+    if variant == "verifier":
+        for o in chosen:
+            o.probability = o.verifier
+        return
+    for o, p in zip(chosen, booster.predict(_variant_x(chosen, variant)), strict=True):
+        o.probability = float(p)
+
+
+def _compare_held_out(records: dict[str, list[Record]], rarity: dict, domain: str, scores: VerifierScores) -> dict:
+    """(a), (b), (c) learnt without `domain` (ranker, answerability, threshold), measured on its sets."""
+    learn = [r for name in LEARNED if DOMAIN[name] != domain for r in records[name]]
+    outcomes, _, _ = _out_of_fold(learn, rarity)
+    learnt = [o for o in outcomes.values() if o.record.set in ANSWER_SETS]
+    scores.own(learnt)
+    fold = _fold_of([r.group for r in learn])
+    ranker = _fit_ranker(learn)
+    tested = [n for n in (*LEARNED, "dev") if DOMAIN.get(n, CORPUS_OF.get(n)) == domain]
+    test = {name: [Outcome(r, ranker.predict(r.reading.features) if len(r.labels) else np.zeros(0), rarity[name])
+                   for r in records[name]] for name in tested}  # fmt: skip
+    scores.other([o for outs in test.values() for o in outs])
+    figures = {}
+    for variant in VARIANTS:
+        chosen = [o for o in learnt if o.best is not None]
+        if variant != "verifier":  # out of fold, for the threshold
+            for k in range(FOLDS):
+                booster = _fit_variant([o for o in chosen if fold[o.record.group] != k], variant)
+                _apply_variant([o for o in chosen if fold[o.record.group] == k], variant, booster)
+        else:
+            _apply_variant(chosen, variant, None)
+        threshold, _ = _choose_threshold(learnt)
+        booster = _fit_variant(chosen, variant) if variant != "verifier" else None
+        row = {"threshold": threshold}
+        for name, outs in test.items():
+            _apply_variant(outs, variant, booster)
+            row[name] = {**_summary(outs, threshold), "bands": _bands(outs, threshold), "auc": _auc(outs)}
+        figures[variant] = row
+    return figures
+
+
+def _compare_in_domain(records: dict[str, list[Record]], rarity: dict, scores: VerifierScores) -> dict:
+    """(a), (b), (c) out of fold within the domains: every question scored by a ranker and answerability model
+    that never saw its document (5 folds) and by a verifier that never saw it (the other half of its domain)."""
+    learn = [r for name in LEARNED for r in records[name]]
+    outcomes, _, _ = _out_of_fold(learn, rarity)
+    learnt = list(outcomes.values())
+    scores.own(learnt)
+    fold = _fold_of([r.group for r in learn])
+    chosen = [o for o in learnt if o.best is not None]
+    figures = {}
+    for variant in VARIANTS:
+        if variant == "verifier":
+            _apply_variant(chosen, variant, None)
+        else:
+            for k in range(FOLDS):
+                booster = _fit_variant([o for o in chosen if fold[o.record.group] != k], variant)
+                _apply_variant([o for o in chosen if fold[o.record.group] == k], variant, booster)
+        threshold, _ = _choose_threshold(learnt)
+        row = {"threshold": threshold}
+        for name in LEARNED:
+            outs = [outcomes[id(r)] for r in records[name]]
+            row[name] = {**_summary(outs, threshold), "bands": _bands(outs, threshold), "auc": _auc(outs)}
+        figures[variant] = row
+    return figures
+
+
+def _auc(outcomes: list[Outcome]) -> float | None:
+    """How well the probability orders right answers above wrong ones (threshold-free): the chance that a right
+    chosen answer scores above a wrong one (ties count half)."""
+    chosen = [o for o in outcomes if o.best is not None]
+    right = np.array([o.probability for o in chosen if o.right])
+    wrong = np.array([o.probability for o in chosen if not o.right])
+    if not len(right) or not len(wrong):
+        return None
+    above = (right[:, None] > wrong[None, :]).sum() + 0.5 * (right[:, None] == wrong[None, :]).sum()
+    return round(float(above / (len(right) * len(wrong))), 3)
+
+
+def compare_verifier(records: dict[str, list[Record]], rarity: dict, work: Path) -> dict:
+    started = time.time()
+    scores = VerifierScores(records, work)
+    out = {"pairs": scores.pair_counts}
+    for domain in ("report", "cmrc"):
+        out[domain] = _compare_held_out(records, rarity, domain, scores)
+        print(f"held out {domain}:", json.dumps(out[domain], ensure_ascii=False), flush=True)
+        scores.frozen.save(scores.tv.states_file(work))
+    out["in_domain"] = _compare_in_domain(records, rarity, scores)
+    print("in domain:", json.dumps(out["in_domain"], ensure_ascii=False), flush=True)
+    out["seconds"] = round(time.time() - started)
+    return out
 
 
 def _bands(outcomes: list[Outcome], threshold: float) -> dict[str, list]:
@@ -298,15 +514,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the evidence collected by the last run (faster "
                         "while changing only the training; wrong after changing the evidence)")  # fmt: skip
     parser.add_argument("--no-held-out", action="store_true", help="skip the evaluation by domain held out")
+    parser.add_argument("--verifier", action="store_true", help="the answerability model reads the answer "
+                        "verifier's probability too; trains and writes it (training/verifier.py)")  # fmt: skip
+    parser.add_argument("--compare-verifier", action="store_true", help="also train the answer verifier by "
+                        "halves and domains and compare it with the features (training/verifier.py)")  # fmt: skip
     parser.add_argument("--original-sets", action="store_true", help="the answerability model learns from the "
                         "report and CMRC sets only, not the near misses (for comparison: docs/trust.md)")  # fmt: skip
     args = parser.parse_args(argv)
+    global ANSWER_SETS, VARIANT, SCORES
     if args.original_sets:
-        global ANSWER_SETS
         ANSWER_SETS = RANKER_SETS
     started = time.time()
     records, rarity = _records(args.work, args.reuse)
     print(f"collected {sum(map(len, records.values()))} questions in {time.time() - started:.0f} s", flush=True)
+    if args.verifier:
+        VARIANT = "features+verifier"
+        SCORES = VerifierScores(records, args.work)
+    comparison = None
+    saved_comparison = args.work / "verifier-comparison.json"
+    if args.compare_verifier:
+        comparison = compare_verifier(records, rarity, args.work)
+        saved_comparison.write_text(json.dumps(comparison, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif saved_comparison.is_file():  # the last comparison stays in results.md
+        comparison = json.loads(saved_comparison.read_text(encoding="utf-8"))
 
     learn = [r for name in LEARNED for r in records[name]]
     outcomes, threshold, curve = _out_of_fold(learn, rarity)
@@ -327,26 +557,37 @@ def main(argv: list[str] | None = None) -> None:
     }  # fmt: skip
     chosen = [o for o in outcomes.values() if o.best is not None and o.record.set in ANSWER_SETS]
     shipped = _fit_answerability(chosen)  # the shipped model learns from every document
+    if VARIANT != "features":  # dev is scored by the verifier that ships (it learns from every document)
+        SCORES.shipped(dev)
     for o in dev:
         if o.best is not None:
             o.probability = _probability(shipped, o)
     figures["dev"] = _summary(dev, threshold)
     figures["high"] = _high_table(by_set)
+    if comparison:
+        figures["comparison"] = comparison
     if not args.no_held_out:
         figures["held_out"] = {domain: _held_out(records, rarity, domain) for domain in ("report", "cmrc")}
+        transfer = _transfer_threshold(HELD_OUT_OUTCOMES)
+        held = HELD_OUT_OUTCOMES.items()
+        figures["transfer"] = {"threshold": transfer, **{
+            name: {**_summary(outs, transfer), "bands": _bands(outs, transfer)} for name, outs in held}}  # fmt: skip
+        figures["transfer_out_of_fold"] = {name: _summary(os_, transfer) for name, os_ in by_set.items()}
+        figures["high_held_out"] = _high_table(HELD_OUT_OUTCOMES)
     print(json.dumps(figures, ensure_ascii=False, indent=1))
 
     original = [r for r in learn if r.set in RANKER_SETS]  # the check rows as before the near-miss sets came
     sample_rows = np.vstack([r.reading.features[:2] for r in original[:: max(1, len(original) // 4)] if len(r.labels)])
     _export(ranker, FEATURES, sample_rows[:6], MODELS / "ranker.json", {})
-    answer_rows = np.vstack([o.features for o in chosen[:: max(1, len(chosen) // 6)]])[:6]
-    _export(shipped, ANSWER_FEATURES, answer_rows, MODELS / "answerability.json", {"threshold": threshold})
+    names = ANSWER_FEATURES + (() if VARIANT == "features" else (VERIFIER_FEATURE,))
+    answer_rows = _variant_x(chosen[:: max(1, len(chosen) // 6)], VARIANT)[:6]
+    _export(shipped, names, answer_rows, MODELS / "answerability.json", {"threshold": threshold})
     _write_results(figures, curve, time.time() - started)
     print(f"wrote {MODELS / 'ranker.json'}, {MODELS / 'answerability.json'}, training/results.md")
 
 
 def _probability(booster, outcome: Outcome) -> float:
-    return float(booster.predict(outcome.features.reshape(1, -1))[0])
+    return float(booster.predict(_variant_x([outcome], VARIANT))[0])
 
 
 def _write_results(figures: dict, curve: list[tuple[float, float, float]], seconds: float) -> None:
@@ -398,12 +639,72 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
             bands = " | ".join(f"{n}, {p}" for n, p in (s["bands"][b] for b in labels))
             lines.append(f"| {name} | {s['answer']} | {s['false_refusal']} | {s['refused']} | {s['wrong_answers']} "
                          f"| {bands} |")  # fmt: skip
+    if "transfer" in figures:
+        t = figures["transfer"]
+        lines += ["", f"A threshold that transfers: {t['threshold']:.4f}, the highest that refuses at most "
+                  f"{MAX_FALSE_REFUSAL} of the answerable questions of each domain held out (report sets scored by "
+                  "the models learnt without the report, CMRC sets by those learnt without CMRC; dev aside). "
+                  "The held-out sets at that threshold:", "",
+                  "| set | answer | false refusal | refused | wrong answers | 高 | 中 | 低 |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for name, f in t.items():
+            if name == "threshold":
+                continue
+            bands = " | ".join(f"{n}, {p}" for n, p in (f["bands"][b] for b in labels))
+            lines.append(f"| {name} | {f['answer']} | {f['false_refusal']} | {f['refused']} | {f['wrong_answers']} "
+                         f"| {bands} |")  # fmt: skip
+        lines += ["", "The same threshold out of fold (in domain):", "",
+                  "| set | answer | false refusal | refused |", "|---|---|---|---|"]  # fmt: skip
+        for name, f in figures["transfer_out_of_fold"].items():
+            lines.append(f"| {name} | {f['answer']} | {f['false_refusal']} | {f['refused']} |")
+        high = figures["high_held_out"]
+        sets = list(next(iter(high.values())))
+        lines += ["", "Where 高 could start, held out: answers at or above each bound, share right.", "",
+                  "| 高 from | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]  # fmt: skip
+        for bound, row in high.items():
+            lines.append(f"| {bound} | " + " | ".join(f"{n}, {p}" for n, p in row.values()) + " |")
+    if "comparison" in figures:
+        lines += _comparison_lines(figures["comparison"])
     lines += ["", "Precision / answered share out of fold, by threshold:", "",
               "| threshold | precision | answered |", "|---|---|---|"]  # fmt: skip
     step = max(1, len(curve) // 20)
     lines += [f"| {t:.3f} | {p:.3f} | {a:.3f} |" for t, p, a in curve[::step]]
     path = ROOT / "training" / "results.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _comparison_lines(comparison: dict) -> list[str]:
+    """The verifier against the features, by domain held out (`--compare-verifier`)."""
+    names = {"features": "(a) features (LightGBM)", "verifier": "(b) verifier alone",
+             "features+verifier": "(c) features + verifier"}  # fmt: skip
+    pairs = comparison["pairs"]
+    lines = ["", "## The answer verifier against the features, by domain held out", "",
+             f"`python -m training.train --reuse --compare-verifier` ({comparison['seconds']} s). Verifiers "
+             f"(training/verifier.py) learnt from {pairs['report']} report pairs and {pairs['cmrc']} CMRC pairs "
+             f"({pairs['substituted']} of them substitutions), in two halves by document per domain. Held out: "
+             "the domain's sets are scored by the other domain's two verifiers (their mean), and the answerability "
+             "model and threshold learn from the other domain only (its questions scored by the verifier of the "
+             "half that did not see them). Each cell: answer / false refusal, refused (unanswerable); 高 answers "
+             "and their share right; AUC: how well the probability orders right chosen answers above wrong ones "
+             "(threshold-free).", ""]  # fmt: skip
+    for domain in ("report", "cmrc", "in_domain"):
+        if domain not in comparison:
+            continue
+        held = comparison[domain]
+        title = "In domain, out of fold" if domain == "in_domain" else f"Held out {domain}"
+        lines += [f"{title}: thresholds " + ", ".join(
+                      f"{names[v].split()[0]} {held[v]['threshold']:.3f}" for v in VARIANTS) + ".", "",
+                  "| set | " + " | ".join(names[v] for v in VARIANTS) + " |", "|---|---|---|---|"]  # fmt: skip
+        for name in [n for n in held[VARIANTS[0]] if n != "threshold"]:
+            cells = []
+            for v in VARIANTS:
+                f = held[v][name]
+                refused = f", refused {f['refused']}" if f["refused"] is not None else ""
+                high = f["bands"]["高"]
+                cells.append(f"{f['answer']} / {f['false_refusal']}{refused}; 高 {high[0]}, {high[1]}; AUC {f['auc']}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 if __name__ == "__main__":

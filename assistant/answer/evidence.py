@@ -33,8 +33,8 @@ from assistant.schema import Hit
 from assistant.text.words import normalize, words
 
 __all__ = [
-    "ANSWER_FEATURES", "BRIDGE_CREDIT", "FEATURES", "Candidate", "Reading",
-    "answer_features", "coverage", "holds_kind", "names_another", "read", "sentence_features",
+    "ANSWER_FEATURES", "BRIDGE_CREDIT", "FEATURES", "VERIFIER_FEATURE", "Candidate", "Reading",
+    "answer_features", "coverage", "holds_kind", "names_another", "read", "scope_text", "sentence_features",
 ]  # fmt: skip
 
 BRIDGE_CREDIT = 0.7  # a question word the corpus never uses, met through a dictionary stand-in, counts this much
@@ -104,6 +104,11 @@ def read(question: Question, hits: Sequence[Hit], index: Corpus, focus: Sequence
     features = sentence_features(question, hits, candidates, index)
     documents = {hit.passage.doc: index.document_text(hit.passage.doc) for hit in hits}
     return Reading(question, tuple(hits), tuple(candidates), features, tuple(focus), documents)
+
+
+def scope_text(passage) -> str:
+    """The headings a passage stands under, as the verifier reads them before a sentence (answer/verifier.py)."""
+    return _headings(passage)
 
 
 def _headings(passage) -> str:
@@ -498,8 +503,12 @@ _COPIED = ("cosine", "words_sentence", "words_context", "words_passage", "phrase
            "passage_score", "weakest_specific_context", "weakest_specific_passage", "marker", "defines")  # fmt: skip
 
 
-def answer_features(reading: Reading, scores: np.ndarray, best: int) -> np.ndarray:
-    """One row of `ANSWER_FEATURES`: how well the chosen sentence (`best`) and its rivals meet the question."""
+VERIFIER_FEATURE = "verifier"  # the answer verifier's probability for the chosen sentence (answer/verifier.py)
+
+
+def answer_features(reading: Reading, scores: np.ndarray, best: int, verifier: float | None = None) -> np.ndarray:
+    """One row of `ANSWER_FEATURES`: how well the chosen sentence (`best`) and its rivals meet the question;
+    with the verifier's probability for it as one more column (`VERIFIER_FEATURE`) when given."""
     row = dict.fromkeys(ANSWER_FEATURES, 0.0)
     x = reading.features
     for name in _COPIED:
@@ -516,4 +525,5 @@ def answer_features(reading: Reading, scores: np.ndarray, best: int) -> np.ndarr
     row["top_dense"] = float(reading.hits[0].dense or 0.0)
     row["english"] = float(reading.question.english)
     row["question_length"] = float(len(reading.question.text))
-    return np.asarray([[row[name] for name in ANSWER_FEATURES]], dtype=np.float32)
+    extra = [] if verifier is None else [float(verifier)]
+    return np.asarray([[row[name] for name in ANSWER_FEATURES] + extra], dtype=np.float32)

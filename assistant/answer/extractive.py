@@ -34,9 +34,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from assistant.answer import model
+from assistant.answer import model, verifier
 from assistant.answer.constraints import scope_of, unmet
-from assistant.answer.evidence import Reading, answer_features, coverage, holds_kind
+from assistant.answer.evidence import VERIFIER_FEATURE, Reading, answer_features, coverage, holds_kind
 from assistant.answer.slot import slot_filled
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
@@ -67,8 +67,13 @@ class Choice:
         self.scores = scores  # the ranker's score of every candidate
         self.best = best  # index of the chosen candidate, None when no sentence can answer
         self.confidence = 0.0
+        self.verified: float | None = None  # the answer verifier's probability, when the model reads it
         if best is not None:
-            self.confidence = float(model.answerability().probability(answer_features(reading, scores, best))[0])
+            trees = model.answerability()
+            if VERIFIER_FEATURE in trees.features:
+                self.verified = verifier.for_candidate(reading, best)
+            features = answer_features(reading, scores, best, self.verified)
+            self.confidence = float(trees.probability(features)[0])
 
     @property
     def found(self) -> bool:
