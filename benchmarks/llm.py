@@ -37,6 +37,7 @@ from benchmarks.common import DEV, ROOT, machine
 RESULTS = Path(__file__).resolve().parent / "results"
 BEFORE = {"sources": 5, "trim": False, "max_tokens": 300}
 COLD_QUESTIONS = 5  # asked with the prompt cache emptied first (each costs the whole prefix)
+SAMPLE_SEED = 7  # --sample: the same questions every run
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -55,7 +56,19 @@ def main(argv: list[str] | None = None) -> dict:
         help="instead: both answerers on near-miss sets (benchmarks/trust.py's names; default report-nearmiss "
         "cmrc-nearmiss) → llm-nearmiss.md",
     )
+    shipped = "on" if _shipped_constraints() else "off"
+    parser.add_argument("--constraints", choices=("off", "on", "both"), default=shipped,
+                        help="--nearmiss: the prompt lists the question's constraints (Plan.constraints); both: "
+                        "side by side (default: as shipped)")  # fmt: skip
+    parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
+    parser.add_argument("--join", nargs="+", type=Path, metavar="JSON",
+                        help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.join:
+        runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.join]
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "llm-nearmiss.md").write_text(nearmiss_report(runs), encoding="utf-8")
+        return {"runs": len(runs)}
     if args.nearmiss is not None:
         return nearmiss(args)
     if not args.questions.is_file():
@@ -127,67 +140,134 @@ def shown_breaks(answer) -> int:
 
 def nearmiss(args) -> dict:
     """Extractive and generated answers side by side on near-miss sets: answer, refused, false refusal, the
-    shown sentences whose constraint the cited source lacks, and the generated answer's times."""
+    shown sentences whose constraint the cited source lacks, and the generated answer's times.
+
+    With `--constraints both` the generated answer is made twice per question, the prompt listing the
+    question's constraints (`Plan.constraints`) off and on. A question with no constraint gets the same
+    prompt either way, and the server decodes greedily (temperature 0): its answer is reused, not asked again.
+    """
+    from dataclasses import replace
+
     from assistant.answer import llm
     from assistant.config import Settings
     from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
+    from assistant.question import analyse
     from assistant.render.json import answer_to_dict
     from benchmarks.trust import SETS
 
     names = args.nearmiss or ["report-nearmiss", "cmrc-nearmiss"]
+    plans = {"llm": replace(llm.PLAN, constraints=args.constraints == "on")}
+    if args.constraints == "both":
+        plans = {
+            "llm": replace(llm.PLAN, constraints=False),
+            "llm, constraints listed": replace(llm.PLAN, constraints=True),
+        }
     results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])},
-                     "sets": {}}  # fmt: skip
+                     "sets": {}, "rows": {}}  # fmt: skip
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assistant-llm-bench-")))
         url, log = (args.url, None) if args.url else _local_server(stack, work, args.threads)
         for name in names:
             corpus, questions_file, index = SETS[name]
-            questions = read_questions(questions_file)[: args.limit]
+            questions = _sample(read_questions(questions_file)[: args.limit], args.sample)
             settings = Settings.load(corpus_dir=corpus, index_dir=index, llm_url=url, llm_model=args.model,
                                      llm_timeout=300.0)  # fmt: skip
             assistant = Assistant(settings)
             encode = assistant.embedder.passages
-            extractive, generated, runs, broken = [], [], [], {"extractive": 0, "llm": 0}
-            for q in questions:
+            answers: dict[str, list[dict]] = {"extractive": [], **{who: [] for who in plans}}
+            runs: dict[str, list[dict]] = {who: [] for who in plans}
+            broken = dict.fromkeys(answers, 0)
+            rows = []
+            for n, q in enumerate(questions):
                 extracted = assistant.ask(q["question"])
-                timing, final = _timed(llm.generate, extracted, settings, encode, llm.PLAN, log)
-                runs.append({"id": q["id"], **timing})
-                extractive.append(answer_to_dict(extracted))
-                generated.append(answer_to_dict(final))
+                answers["extractive"].append(answer_to_dict(extracted))
                 broken["extractive"] += shown_breaks(extracted)
-                broken["llm"] += shown_breaks(final)
-            _log(f"{name}: {len(questions)} questions")
+                row = {"id": q["id"], "type": q.get("type", ""), "question": q["question"],
+                       "extractive": _row(extracted)}  # fmt: skip
+                stated = bool(analyse(q["question"]).constraints)
+                order = list(plans) if n % 2 == 0 else list(reversed(plans))
+                made: dict[str, tuple[dict, object]] = {}
+                for who in order:
+                    if made and not stated:  # the same prompt: the greedy answer already made
+                        made[who] = next(iter(made.values()))
+                        continue
+                    made[who] = _timed(llm.generate, extracted, settings, encode, plans[who], log)
+                for who in plans:
+                    timing, final = made[who]
+                    runs[who].append({"id": q["id"], **timing})
+                    answers[who].append(answer_to_dict(final))
+                    broken[who] += shown_breaks(final)
+                    row[who] = _row(final)
+                rows.append(row)
+                _log(f"{name} {n + 1}/{len(questions)} {q['id']}: " + ", ".join(
+                    f"{who} {'found' if row[who]['found'] else 'refused'}" for who in answers))  # fmt: skip
             results["sets"][name] = {
                 "questions": len(questions),
-                "extractive": {**_scores(score(questions, extractive)[0]), "shown sentences breaking a constraint":
-                               broken["extractive"]},
-                "llm": {**_summary(runs, score(questions, generated)[0]),
-                        "shown sentences breaking a constraint": broken["llm"]},
+                "extractive": {**_scores(score(questions, answers["extractive"])[0]),
+                               "shown sentences breaking a constraint": broken["extractive"]},
+                **{who: {**_summary(runs[who], score(questions, answers[who])[0]),
+                         "shown sentences breaking a constraint": broken[who]} for who in plans},
             }  # fmt: skip
+            results["rows"][name] = rows
         results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "llm-nearmiss.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    (args.out / "llm-nearmiss.md").write_text(nearmiss_report([results]), encoding="utf-8")
+    _log(f"wrote {args.out}/llm-nearmiss.md")
+    return results
+
+
+def nearmiss_report(runs: list[dict]) -> str:
+    """The near-miss table of one or more runs' results (sets run apart, against one server, joined here)."""
     lines = [
         "# Near misses: both answerers side by side",
         "",
-        f"Written by `{results['machine']['command']}`; load average {results['machine']['load average at start']} "
-        f"at the start, {results['load average at end']} at the end. Sets: `benchmarks/trust.py` (made by "
-        "`python -m training.nearmiss`). Broken: shown sentences stating a year, number, body, level, ordinal or "
-        "qualifier that the source they cite does not hold (`benchmarks.llm.shown_breaks`).",
+        "Sets: `benchmarks/trust.py` (made by `python -m training.nearmiss`). Broken: shown sentences stating a "
+        "year, number, body, level, ordinal or qualifier that the source they cite does not hold "
+        '(`benchmarks.llm.shown_breaks`). llm: `--answerer llm` (`assistant.answer.llm.PLAN`); "constraints '
+        "listed\": the same with `Plan.constraints` on (the question's constraints listed in the prompt). "
+        "Times are of a shared, busy machine: `make benchmark-llm` measures them.",
+        "",
+    ]
+    for results in runs:
+        lines.append(f"- `{results['machine']['command']}`: load average {results['machine']['load average at start']}"
+                     f" at the start, {results['load average at end']} at the end")  # fmt: skip
+    lines += [
         "",
         "| set | answerer | answer | refused | false refusal | broken | first words p50 (s) | total p50 (s) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in results["sets"].items():
-        for who in ("extractive", "llm"):
-            c = r[who]
-            lines.append(f"| {name} ({r['questions']}) | {who} | {c['answer']} | {c['refused']} | {c['false_refusal']} "
-                         f"| {c['shown sentences breaking a constraint']} | {c.get('first p50 s', '')} | "
-                         f"{c.get('total p50 s', '')} |")  # fmt: skip
-    (args.out / "llm-nearmiss.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _log(f"wrote {args.out}/llm-nearmiss.md")
-    return results
+    for results in runs:
+        for name, r in results["sets"].items():
+            for who, c in r.items():
+                if who == "questions":
+                    continue
+                lines.append(f"| {name} ({r['questions']}) | {who} | {c['answer']} | {c['refused']} | "
+                             f"{c['false_refusal']} | {c['shown sentences breaking a constraint']} | "
+                             f"{c.get('first p50 s', '')} | {c.get('total p50 s', '')} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _sample(questions: list[dict], size: int | None) -> list[dict]:
+    """A seeded sample of `size` questions (in file order), or all when there are no more."""
+    import random
+
+    if size is None or len(questions) <= size:
+        return questions
+    keep = set(random.Random(SAMPLE_SEED).sample(range(len(questions)), size))
+    return [q for n, q in enumerate(questions) if n in keep]
+
+
+def _row(answer) -> dict:
+    return {"found": answer.found, "answerer": answer.answerer, "note": answer.note, "answer": answer.text[:300],
+            "broken": shown_breaks(answer)}  # fmt: skip
+
+
+def _shipped_constraints() -> bool:
+    from assistant.answer.llm import PLAN
+
+    return PLAN.constraints
 
 
 def _scores(summary: dict) -> dict:
