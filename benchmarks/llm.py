@@ -150,10 +150,9 @@ def nearmiss(args) -> dict:
 
     from assistant.answer import llm
     from assistant.config import Settings
-    from assistant.evaluate import read_questions, score
+    from assistant.evaluate import read_questions
     from assistant.pipeline import Assistant
     from assistant.question import analyse
-    from assistant.render.json import answer_to_dict
     from benchmarks.trust import SETS
 
     names = args.nearmiss or ["report-nearmiss", "cmrc-nearmiss"]
@@ -175,16 +174,20 @@ def nearmiss(args) -> dict:
                                      llm_timeout=300.0)  # fmt: skip
             assistant = Assistant(settings)
             encode = assistant.embedder.passages
-            answers: dict[str, list[dict]] = {"extractive": [], **{who: [] for who in plans}}
-            runs: dict[str, list[dict]] = {who: [] for who in plans}
-            broken = dict.fromkeys(answers, 0)
+            # Each question's row is kept as it is made: a run stopped half-way goes on from where it was.
+            args.out.mkdir(parents=True, exist_ok=True)
+            kept = args.out / f"{name}.rows.jsonl"
+            done = {}
+            if kept.is_file():
+                done = {r["id"]: r for r in map(json.loads, kept.read_text(encoding="utf-8").splitlines())}
             rows = []
             for n, q in enumerate(questions):
+                if q["id"] in done:
+                    rows.append(done[q["id"]])
+                    continue
                 extracted = assistant.ask(q["question"])
-                answers["extractive"].append(answer_to_dict(extracted))
-                broken["extractive"] += shown_breaks(extracted)
-                row = {"id": q["id"], "type": q.get("type", ""), "question": q["question"],
-                       "extractive": _row(extracted)}  # fmt: skip
+                row = {"id": q["id"], "type": q.get("type", ""), "answerable": q["answerable"],
+                       "question": q["question"], "extractive": _row(q, extracted)}  # fmt: skip
                 stated = bool(analyse(q["question"]).constraints)
                 order = list(plans) if n % 2 == 0 else list(reversed(plans))
                 made: dict[str, tuple[dict, object]] = {}
@@ -195,19 +198,19 @@ def nearmiss(args) -> dict:
                     made[who] = _timed(llm.generate, extracted, settings, encode, plans[who], log)
                 for who in plans:
                     timing, final = made[who]
-                    runs[who].append({"id": q["id"], **timing})
-                    answers[who].append(answer_to_dict(final))
-                    broken[who] += shown_breaks(final)
-                    row[who] = _row(final)
+                    row[who] = {**_row(q, final), "timing": {"id": q["id"], **timing}}
                 rows.append(row)
-                _log(f"{name} {n + 1}/{len(questions)} {q['id']}: " + ", ".join(
-                    f"{who} {'found' if row[who]['found'] else 'refused'}" for who in answers))  # fmt: skip
+                with kept.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                said = ", ".join(
+                    f"{who} {'found' if row[who]['found'] else 'refused'}" for who in ("extractive", *plans)
+                )
+                _log(f"{name} {n + 1}/{len(questions)} {q['id']}: {said}")
             results["sets"][name] = {
                 "questions": len(questions),
-                "extractive": {**_scores(score(questions, answers["extractive"])[0]),
-                               "shown sentences breaking a constraint": broken["extractive"]},
-                **{who: {**_summary(runs[who], score(questions, answers[who])[0]),
-                         "shown sentences breaking a constraint": broken[who]} for who in plans},
+                "extractive": _row_scores(rows, "extractive"),
+                **{who: {**_summary([r[who]["timing"] for r in rows], None), **_row_scores(rows, who)}
+                   for who in plans},
             }  # fmt: skip
             results["rows"][name] = rows
         results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -259,19 +262,33 @@ def _sample(questions: list[dict], size: int | None) -> list[dict]:
     return [q for n, q in enumerate(questions) if n in keep]
 
 
-def _row(answer) -> dict:
-    return {"found": answer.found, "answerer": answer.answerer, "note": answer.note, "answer": answer.text[:300],
-            "broken": shown_breaks(answer)}  # fmt: skip
+def _row(question: dict, answer) -> dict:
+    """What one answerer did with one question: found, right (the shared scorer's rule), broken sentences."""
+    from assistant.evaluate import score
+    from assistant.render.json import answer_to_dict
+
+    right = score([question], [answer_to_dict(answer)])[1][0].get("answer_ok", False)
+    return {"found": answer.found, "right": right, "answerer": answer.answerer, "note": answer.note,
+            "answer": answer.text[:300], "broken": shown_breaks(answer)}  # fmt: skip
+
+
+def _row_scores(rows: list[dict], who: str) -> dict:
+    """Answer, refused, false refusal (as `assistant.evaluate.score`) and broken sentences of one answerer."""
+    answerable = [r[who] for r in rows if r["answerable"]]
+    other = [r[who] for r in rows if not r["answerable"]]
+    n = max(len(answerable), 1)
+    return {
+        "answer": round(sum(a["right"] for a in answerable) / n, 3),
+        "refused": round(sum(not a["found"] for a in other) / max(len(other), 1), 3),
+        "false_refusal": round(sum(not a["found"] for a in answerable) / n, 3),
+        "shown sentences breaking a constraint": sum(r[who]["broken"] for r in rows),
+    }
 
 
 def _shipped_constraints() -> bool:
     from assistant.answer.llm import PLAN
 
     return PLAN.constraints
-
-
-def _scores(summary: dict) -> dict:
-    return {k: summary[k] for k in ("answer", "refused", "false_refusal")}
 
 
 def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:
