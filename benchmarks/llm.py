@@ -61,11 +61,13 @@ def main(argv: list[str] | None = None) -> dict:
                         help="--nearmiss: the prompt lists the question's constraints (Plan.constraints); both: "
                         "side by side (default: as shipped)")  # fmt: skip
     parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
-    parser.add_argument("--join", nargs="+", type=Path, metavar="JSON",
-                        help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json")  # fmt: skip
+    parser.add_argument("--join", nargs="+", type=Path, metavar="FILE",
+                        help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json or SET.rows.jsonl "
+                        "(the rows of a run stopped before its end)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.join:
-        runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.join]
+        runs = [_rows_run(path) if path.name.endswith(".rows.jsonl") else json.loads(path.read_text(encoding="utf-8"))
+                for path in args.join]  # fmt: skip
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "llm-nearmiss.md").write_text(nearmiss_report(runs), encoding="utf-8")
         return {"runs": len(runs)}
@@ -219,6 +221,21 @@ def nearmiss(args) -> dict:
     (args.out / "llm-nearmiss.md").write_text(nearmiss_report([results]), encoding="utf-8")
     _log(f"wrote {args.out}/llm-nearmiss.md")
     return results
+
+
+def _rows_run(path: Path) -> dict:
+    """A run's results from its kept rows (SET.rows.jsonl): the questions done so far, in file order."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    name = path.name.removesuffix(".rows.jsonl")
+    plans = [who for who in rows[0] if who.startswith("llm")] if rows else []
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
+    return {
+        "machine": {"command": f"{path} ({len(rows)} questions done, last {stamp} UTC)", "load average at start": "–"},
+        "load average at end": "–",
+        "sets": {name: {"questions": len(rows), "extractive": _row_scores(rows, "extractive"),
+                        **{who: {**_summary([r[who]["timing"] for r in rows], None), **_row_scores(rows, who)}
+                           for who in plans}}},
+    }  # fmt: skip
 
 
 def nearmiss_report(runs: list[dict]) -> str:
