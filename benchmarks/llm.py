@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--constraints", choices=("off", "on", "both"), default=shipped,
                         help="--nearmiss: the prompt lists the question's constraints (Plan.constraints); both: "
                         "side by side (default: as shipped)")  # fmt: skip
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="--nearmiss: take the rows of questions stating no constraint from another run's --out "
+                        "(the prompt is the same with or without the constraint list; greedy decoding)")  # fmt: skip
     parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
     parser.add_argument("--join", nargs="+", type=Path, metavar="FILE",
                         help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json or SET.rows.jsonl "
@@ -182,9 +185,18 @@ def nearmiss(args) -> dict:
             done = {}
             if kept.is_file():
                 done = {r["id"]: r for r in map(json.loads, kept.read_text(encoding="utf-8").splitlines())}
+            same = {}  # rows of a run with the other prompt: a question stating no constraint has the same prompt
+            if args.reuse and (args.reuse / kept.name).is_file():
+                same = {r["id"]: r for r in map(json.loads, (args.reuse / kept.name).read_text("utf-8").splitlines())}
             rows = []
             for n, q in enumerate(questions):
                 if q["id"] in done:
+                    rows.append(done[q["id"]])
+                    continue
+                if q["id"] in same and not analyse(q["question"]).constraints:
+                    done[q["id"]] = {**same[q["id"]], "reused": True}
+                    with kept.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps(done[q["id"]], ensure_ascii=False) + "\n")
                     rows.append(done[q["id"]])
                     continue
                 extracted = assistant.ask(q["question"])
