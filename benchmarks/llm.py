@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--reuse", type=Path, metavar="DIR",
                         help="--nearmiss: take the rows of questions stating no constraint from another run's --out "
                         "(the prompt is the same with or without the constraint list; greedy decoding)")  # fmt: skip
+    parser.add_argument("--redo-checked", action="store_true",
+                        help="--nearmiss, resuming: make again the rows whose reply grounding changed")  # fmt: skip
     parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
     parser.add_argument("--join", nargs="+", type=Path, metavar="FILE",
                         help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json or SET.rows.jsonl "
@@ -185,6 +187,10 @@ def nearmiss(args) -> dict:
             done = {}
             if kept.is_file():
                 done = {r["id"]: r for r in map(json.loads, kept.read_text(encoding="utf-8").splitlines())}
+            if args.redo_checked:  # rows whose reply the grounding changed are made again, with today's code
+                checked = (llm.NOTE_PREMISE, llm.NOTE_UNGROUNDED, llm.NOTE_TRIMMED, llm.NOTE_OFF_KIND)
+                done = {k: r for k, r in done.items() if not any(r.get(w, {}).get("note") in checked for w in plans)}
+                kept.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()), "utf-8")
             same = {}  # rows of a run with the other prompt: a question stating no constraint has the same prompt
             if args.reuse and (args.reuse / kept.name).is_file():
                 same = {r["id"]: r for r in map(json.loads, (args.reuse / kept.name).read_text("utf-8").splitlines())}
@@ -237,7 +243,8 @@ def nearmiss(args) -> dict:
 
 def _rows_run(path: Path) -> dict:
     """A run's results from its kept rows (SET.rows.jsonl): the questions done so far, in file order."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # a question made again (--redo-checked) counts once, as last made
+    rows = list({r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}.values())
     name = path.name.removesuffix(".rows.jsonl")
     plans = [who for who in rows[0] if who.startswith("llm")] if rows else []
     stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))

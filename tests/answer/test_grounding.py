@@ -7,7 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.answer.grounding import Encode, Memo, ground, is_instruction, split_sentences, strip_links, supports
+from assistant.answer.grounding import (
+    Encode,
+    Memo,
+    breaks_constraint,
+    ground,
+    is_instruction,
+    question_unmet,
+    split_sentences,
+    strip_links,
+    supports,
+    unbound,
+)
 from assistant.schema import Hit, Passage, Source
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -127,6 +138,29 @@ def test_names_from_two_sentences_are_not_one_claim(encode: Encode) -> None:
     assert supports("新浪官方微博“微博洛阳”粉丝数量居全省第一。", weibo)
     # Each half is in the passage, but it says this of “微博洛阳”, not of “精彩洛阳”.
     assert not supports("新浪官方微博“精彩洛阳”粉丝数量居全省第一。", weibo, encode=encode)
+
+
+def test_a_sentence_joining_two_of_its_source_takes_each_constraint_from_its_own() -> None:
+    """Issue 26: the local model wrote this to "洛阳的政务微博在全国排得上号吗？". 全国 comes from the passage's
+    sentence of 全国粉丝数量最多, 河南省 from the next one (of 全省第一): both hold, and the answer is no premise."""
+    weibo = sources()[2].hit.passage
+    joined = "洛阳的政务微博在全国排名靠前，多次荣获“河南省最具影响力政务微博奖”。"
+    assert unbound(joined, weibo) == () and not breaks_constraint(joined, weibo)
+    assert supports(joined, weibo)
+    assert question_unmet(joined + "[3]", sources(), "洛阳的政务微博在全国排得上号吗？") == ()
+    # Citing only the sentence of 全省 does not answer a question of 全国.
+    province = "新浪官方微博“微博洛阳”粉丝数量居全省第一[3]。"
+    assert [c.text for c in question_unmet(province, sources(), "洛阳的政务微博在全国排得上号吗？")] == ["全国"]
+
+
+def test_a_clause_that_only_states_a_year_borrows_no_sentence() -> None:
+    """ "2013年，" says nothing but the question's year: it binds with the rest of the claim, whose sentence (under
+    the heading of 2016) never states 2013 — the premise is not borrowed from wherever a year appears."""
+    weibo = sources()[2].hit.passage
+    assert breaks_constraint("2013年，洛阳的政务微博在全国排名靠前。", weibo)
+    assert not supports("2013年，洛阳的政务微博在全国排名靠前。", weibo)
+    staff = sources()[1].hit.passage
+    assert [c.text for c in unbound("省委网信办仅有在编人员11人。", staff)] == ["省委"]
 
 
 def test_a_place_is_held_without_its_level() -> None:
