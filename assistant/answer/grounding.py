@@ -42,6 +42,11 @@ MIN_SAID = 0.7
 # 0.93-0.97) and at least MIN_SAID_PARAPHRASE of it in runs there.
 MIN_COSINE = 0.92
 MIN_SAID_PARAPHRASE = 0.4
+# Of the claim's characters that repeat the question (its subject), the share the passage or its headings must
+# hold in runs of two or more. The local model's answers that were right held 0.5 or more (0.5: "网信部门要…",
+# the passage saying "各级网信部门"); the answer about 斯氏腔吻鳕 citing 印度野驴's passage held 0.2 (the shown
+# sentences of the near-miss runs, docs/generated-answers.md).
+MIN_SUBJECT = 0.4
 MIN_CLAIM_CHARS = 4  # shorter sentences ("是的。") state nothing that needs a source
 
 
@@ -66,7 +71,9 @@ def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode
       (`《子不语》又叫做“赫哲族”` is not supported by a passage about 赫哲族 alone);
     - what it says beyond repeating `question` lies in runs of characters of one sentence of the
       passage that holds its names (or in its headings): MIN_SAID of it, or with `encode` a
-      cosine of MIN_COSINE with that sentence and MIN_SAID_PARAPHRASE of it.
+      cosine of MIN_COSINE with that sentence and MIN_SAID_PARAPHRASE of it;
+    - what repeats `question` (its subject) lies in runs of the passage or its headings, MIN_SUBJECT of it;
+    - every constraint it states holds where it takes it from (`unbound`).
     """
     said = passage.indexed_text()  # its headings are part of what it says ("2016 年…总体情况")
     if not _numbers(claim) <= _numbers(said):
@@ -78,6 +85,14 @@ def supports(claim: str, passage: Passage, *, question: str = "", encode: Encode
     # The claim's own words: what repeats the question is its subject, not what it states.
     asked = covered_characters(text, content(question)) if question else [False] * len(text)
     stated = [i for i, a in enumerate(asked) if not a] or list(range(len(text)))
+    # What repeats the question is the claim's subject: not exempt either. The passage (with its headings)
+    # must hold it too, or "斯氏腔吻鳕主要以果实和农作物为食" is "supported" by a passage on 印度野驴 that says
+    # "主要吃…果实、农作物" — the question's subject moved onto another's fact.
+    subject = [i for i, a in enumerate(asked) if a]
+    if subject:
+        held = covered_characters(text, content(said))
+        if sum(held[i] for i in subject) / len(subject) < MIN_SUBJECT:
+            return False
     headings = " ".join(passage.section)
     from_headings = covered_characters(text, content(headings)) if headings else [False] * len(text)
     best, best_sentence = 0.0, ""

@@ -163,6 +163,15 @@ def test_a_clause_that_only_states_a_year_borrows_no_sentence() -> None:
     assert [c.text for c in unbound("省委网信办仅有在编人员11人。", staff)] == ["省委"]
 
 
+def test_the_questions_subject_is_not_exempt() -> None:
+    """Issue 26, seen on CMRC with the answer removed: asked what 斯氏腔吻鳕 eats, the model gave what the
+    cited passage says 印度野驴 eats. The words repeating the question must be in the passage too."""
+    text = "印度野驴在日出及黄昏期间觅食。牠们主要吃草、叶子、果实、农作物、牧豆树荚及其他植物。"
+    donkey = source(2, text, ("印度野驴",)).hit.passage
+    assert not supports("斯氏腔吻鳕主要以果实和农作物为食。", donkey, question="斯氏腔吻鳕主要以什么为食？")
+    assert supports("印度野驴主要吃草、叶子、果实和农作物。", donkey, question="印度野驴主要吃什么？")
+
+
 def test_a_place_is_held_without_its_level() -> None:
     weibo = sources()[2].hit.passage
     assert supports("洛阳市的腾讯官方微博“精彩洛阳”是全国粉丝数量最多的政务机构微博。", weibo)
