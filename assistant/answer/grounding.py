@@ -175,7 +175,8 @@ def unbound(claim: str, passage: Passage, sentence: str = "") -> tuple[Constrain
     if not content(claim) or not sentences:
         return ()
     scope = _claim_scope(passage)
-    whole = sentence or _closest_of(claim, sentences)
+    headings = " ".join(passage.section)
+    whole = sentence or _closest_of(claim, sentences, headings)
     unmet = stated_unmet(claim, whole, scope)
     if not unmet:
         return ()
@@ -185,15 +186,21 @@ def unbound(claim: str, passage: Passage, sentence: str = "") -> tuple[Constrain
         if not stated or len(content(clause)) - sum(len(content(c.text)) for c in stated) < MIN_CLAUSE_CHARS:
             continue
         forgiven |= set(stated_unmet(clause, whole, scope)) - set(
-            stated_unmet(clause, _closest_of(clause, sentences), scope)
+            stated_unmet(clause, _closest_of(clause, sentences, headings), scope)
         )
     return tuple(c for c in unmet if c not in forgiven)
 
 
-def _closest_of(text: str, sentences: Sequence[str]) -> str:
-    """The sentence holding most of `text`'s characters in shared runs."""
+def _closest_of(text: str, sentences: Sequence[str], headings: str = "") -> str:
+    """The sentence holding most of `text`'s characters in shared runs, those its headings hold aside: the
+    heading is every sentence's scope, so "让-皮埃尔·巴利冈一直担任国民议会议员" comes from the sentence of
+    国民议会议员 under the heading 让-皮埃尔·巴利冈, not from the first one, which names him."""
     text = content(text)
-    return max(sentences, key=lambda s: sum(covered_characters(text, content(s))))
+    held = covered_characters(text, content(headings)) if headings else [False] * len(text)
+    return max(
+        sentences,
+        key=lambda s: sum(f and not h for f, h in zip(covered_characters(text, content(s)), held, strict=True)),
+    )
 
 
 @lru_cache(maxsize=256)

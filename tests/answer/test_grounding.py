@@ -163,6 +163,16 @@ def test_a_clause_that_only_states_a_year_borrows_no_sentence() -> None:
     assert [c.text for c in unbound("省委网信办仅有在编人员11人。", staff)] == ["省委"]
 
 
+def test_a_heading_does_not_decide_which_sentence_a_claim_comes_from() -> None:
+    """CMRC: the name is the heading of every sentence; the claim's 国民议会 is bound to the sentence saying
+    国民议会议员, not to the first sentence, which also names him (the checker counted it broken)."""
+    text = ("让-皮埃尔·巴利冈（Jean-Pierre Balligand，1950年5月30日 - ），法国政治家，社会党议员。"
+            "自1981年起至2012年6月，一直连任国民议会议员，始终在波旁宫参与法国法律及政策的讨论和制定。")  # fmt: skip
+    passage = source(1, text, ("让-皮埃尔·巴利冈",)).hit.passage
+    assert not breaks_constraint("让-皮埃尔·巴利冈一直担任国民议会议员。", passage)
+    assert breaks_constraint("让-皮埃尔·巴利冈自1985年起一直担任国民议会议员。", passage)
+
+
 def test_the_questions_subject_is_not_exempt() -> None:
     """Issue 26, seen on CMRC with the answer removed: asked what 斯氏腔吻鳕 eats, the model gave what the
     cited passage says 印度野驴 eats. The words repeating the question must be in the passage too."""
