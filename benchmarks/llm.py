@@ -65,13 +65,18 @@ def main(argv: list[str] | None = None) -> dict:
                         "(the prompt is the same with or without the constraint list; greedy decoding)")  # fmt: skip
     parser.add_argument("--redo-checked", action="store_true",
                         help="--nearmiss, resuming: make again the rows whose reply grounding changed")  # fmt: skip
+    parser.add_argument("--regrade", nargs="+", type=Path, metavar="ROWS",
+                        help="instead: ground the shown answers of SET.rows.jsonl files again with today's code (no "
+                        "model call; the extractive answer made again) into SET.regraded.jsonl")  # fmt: skip
     parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
     parser.add_argument("--join", nargs="+", type=Path, metavar="FILE",
                         help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json or SET.rows.jsonl "
                         "(the rows of a run stopped before its end)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.regrade:
+        return {str(path): regrade(path) for path in args.regrade}
     if args.join:
-        runs = [_rows_run(path) if path.name.endswith(".rows.jsonl") else json.loads(path.read_text(encoding="utf-8"))
+        runs = [_rows_run(path) if path.name.endswith("jsonl") else json.loads(path.read_text(encoding="utf-8"))
                 for path in args.join]  # fmt: skip
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "llm-nearmiss.md").write_text(nearmiss_report(runs), encoding="utf-8")
@@ -241,11 +246,43 @@ def nearmiss(args) -> dict:
     return results
 
 
+def regrade(path: Path) -> int:
+    """Ground each shown generated answer of a run's rows again (and count broken sentences of both answerers)
+    with today's code, after a change to grounding: the model's text as shown is judged again, so a sentence the
+    run removed stays removed. Returns the number of rows whose generated answer changed."""
+    from assistant.answer import llm
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+    from benchmarks.trust import SETS
+
+    name = path.name.removesuffix(".rows.jsonl")
+    corpus, questions_file, index = SETS[name]
+    questions = {q["id"]: q for q in map(json.loads, questions_file.read_text(encoding="utf-8").splitlines())}
+    assistant = Assistant(Settings.load(corpus_dir=corpus, index_dir=index))
+    rows = list({r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}.values())
+    changed = 0
+    for row in rows:
+        if not row["extractive"]["found"]:
+            continue  # the model was not asked; nothing shown to judge
+        q = questions[row["id"]]
+        extracted = assistant.ask(q["question"])
+        row["extractive"] = _row(q, extracted)
+        for who in [w for w in row if w.startswith("llm")]:
+            if row[who]["found"] and row[who]["answerer"] == "llm":
+                again = _row(q, llm.final(extracted, row[who]["answer"], assistant.embedder.passages))
+                changed += again["found"] != row[who]["found"] or again["answer"] != row[who]["answer"]
+                row[who] = {**again, "timing": row[who]["timing"]}
+    out = path.with_name(f"{name}.regraded.jsonl")
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    _log(f"{out}: {changed} generated answers changed")
+    return changed
+
+
 def _rows_run(path: Path) -> dict:
     """A run's results from its kept rows (SET.rows.jsonl): the questions done so far, in file order."""
     # a question made again (--redo-checked) counts once, as last made
     rows = list({r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}.values())
-    name = path.name.removesuffix(".rows.jsonl")
+    name = path.name.removesuffix(".rows.jsonl").removesuffix(".regraded.jsonl")
     plans = [who for who in rows[0] if who.startswith("llm")] if rows else []
     stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
     return {
