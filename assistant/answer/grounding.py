@@ -186,7 +186,7 @@ def unbound(claim: str, passage: Passage, sentence: str = "") -> tuple[Constrain
         if not stated or len(content(clause)) - sum(len(content(c.text)) for c in stated) < MIN_CLAUSE_CHARS:
             continue
         forgiven |= set(stated_unmet(clause, whole, scope)) - set(
-            stated_unmet(clause, _closest_of(clause, sentences, headings), scope)
+            stated_unmet(clause, _closest_of(clause, sentences), scope)
         )
     return tuple(c for c in unmet if c not in forgiven)
 
