@@ -37,6 +37,7 @@ from benchmarks.common import DEV, ROOT, machine
 RESULTS = Path(__file__).resolve().parent / "results"
 BEFORE = {"sources": 5, "trim": False, "max_tokens": 300}
 COLD_QUESTIONS = 5  # asked with the prompt cache emptied first (each costs the whole prefix)
+SAMPLE_SEED = 7  # --sample: the same questions every run
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -55,7 +56,31 @@ def main(argv: list[str] | None = None) -> dict:
         help="instead: both answerers on near-miss sets (benchmarks/trust.py's names; default report-nearmiss "
         "cmrc-nearmiss) → llm-nearmiss.md",
     )
+    shipped = "on" if _shipped_constraints() else "off"
+    parser.add_argument("--constraints", choices=("off", "on", "both"), default=shipped,
+                        help="--nearmiss: the prompt lists the question's constraints (Plan.constraints); both: "
+                        "side by side (default: as shipped)")  # fmt: skip
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="--nearmiss: take the rows of questions stating no constraint from another run's --out "
+                        "(the prompt is the same with or without the constraint list; greedy decoding)")  # fmt: skip
+    parser.add_argument("--redo-checked", action="store_true",
+                        help="--nearmiss, resuming: make again the rows whose reply grounding changed")  # fmt: skip
+    parser.add_argument("--regrade", nargs="+", type=Path, metavar="ROWS",
+                        help="instead: ground the shown answers of SET.rows.jsonl files again with today's code (no "
+                        "model call; the extractive answer made again) into SET.regraded.jsonl")  # fmt: skip
+    parser.add_argument("--sample", type=int, help="--nearmiss: a seeded sample of N questions of a larger set")
+    parser.add_argument("--join", nargs="+", type=Path, metavar="FILE",
+                        help="instead: one llm-nearmiss.md from several runs' llm-nearmiss.json or SET.rows.jsonl "
+                        "(the rows of a run stopped before its end)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.regrade:
+        return {str(path): regrade(path) for path in args.regrade}
+    if args.join:
+        runs = [_rows_run(path) if path.name.endswith("jsonl") else json.loads(path.read_text(encoding="utf-8"))
+                for path in args.join]  # fmt: skip
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "llm-nearmiss.md").write_text(nearmiss_report(runs), encoding="utf-8")
+        return {"runs": len(runs)}
     if args.nearmiss is not None:
         return nearmiss(args)
     if not args.questions.is_file():
@@ -127,71 +152,216 @@ def shown_breaks(answer) -> int:
 
 def nearmiss(args) -> dict:
     """Extractive and generated answers side by side on near-miss sets: answer, refused, false refusal, the
-    shown sentences whose constraint the cited source lacks, and the generated answer's times."""
+    shown sentences whose constraint the cited source lacks, and the generated answer's times.
+
+    With `--constraints both` the generated answer is made twice per question, the prompt listing the
+    question's constraints (`Plan.constraints`) off and on. A question with no constraint gets the same
+    prompt either way, and the server decodes greedily (temperature 0): its answer is reused, not asked again.
+    """
+    from dataclasses import replace
+
     from assistant.answer import llm
     from assistant.config import Settings
-    from assistant.evaluate import read_questions, score
+    from assistant.evaluate import read_questions
     from assistant.pipeline import Assistant
-    from assistant.render.json import answer_to_dict
+    from assistant.question import analyse
     from benchmarks.trust import SETS
 
     names = args.nearmiss or ["report-nearmiss", "cmrc-nearmiss"]
+    plans = {"llm": replace(llm.PLAN, constraints=args.constraints == "on")}
+    if args.constraints == "both":
+        plans = {
+            "llm": replace(llm.PLAN, constraints=False),
+            "llm, constraints listed": replace(llm.PLAN, constraints=True),
+        }
     results: dict = {"machine": {**machine(), "command": " ".join(["python -m benchmarks.llm", *sys.argv[1:]])},
-                     "sets": {}}  # fmt: skip
+                     "sets": {}, "rows": {}}  # fmt: skip
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assistant-llm-bench-")))
         url, log = (args.url, None) if args.url else _local_server(stack, work, args.threads)
         for name in names:
             corpus, questions_file, index = SETS[name]
-            questions = read_questions(questions_file)[: args.limit]
+            questions = _sample(read_questions(questions_file)[: args.limit], args.sample)
             settings = Settings.load(corpus_dir=corpus, index_dir=index, llm_url=url, llm_model=args.model,
                                      llm_timeout=300.0)  # fmt: skip
             assistant = Assistant(settings)
             encode = assistant.embedder.passages
-            extractive, generated, runs, broken = [], [], [], {"extractive": 0, "llm": 0}
-            for q in questions:
+            # Each question's row is kept as it is made: a run stopped half-way goes on from where it was.
+            args.out.mkdir(parents=True, exist_ok=True)
+            kept = args.out / f"{name}.rows.jsonl"
+            done = {}
+            if kept.is_file():
+                done = {r["id"]: r for r in map(json.loads, kept.read_text(encoding="utf-8").splitlines())}
+            if args.redo_checked:  # rows whose reply the grounding changed are made again, with today's code
+                checked = (llm.NOTE_PREMISE, llm.NOTE_UNGROUNDED, llm.NOTE_TRIMMED, llm.NOTE_OFF_KIND)
+                done = {k: r for k, r in done.items() if not any(r.get(w, {}).get("note") in checked for w in plans)}
+                kept.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()), "utf-8")
+            same = {}  # rows of a run with the other prompt: a question stating no constraint has the same prompt
+            if args.reuse and (args.reuse / kept.name).is_file():
+                same = {r["id"]: r for r in map(json.loads, (args.reuse / kept.name).read_text("utf-8").splitlines())}
+            rows = []
+            for n, q in enumerate(questions):
+                if q["id"] in done:
+                    rows.append(done[q["id"]])
+                    continue
+                if q["id"] in same and not analyse(q["question"]).constraints:
+                    done[q["id"]] = {**same[q["id"]], "reused": True}
+                    with kept.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps(done[q["id"]], ensure_ascii=False) + "\n")
+                    rows.append(done[q["id"]])
+                    continue
                 extracted = assistant.ask(q["question"])
-                timing, final = _timed(llm.generate, extracted, settings, encode, llm.PLAN, log)
-                runs.append({"id": q["id"], **timing})
-                extractive.append(answer_to_dict(extracted))
-                generated.append(answer_to_dict(final))
-                broken["extractive"] += shown_breaks(extracted)
-                broken["llm"] += shown_breaks(final)
-            _log(f"{name}: {len(questions)} questions")
+                row = {"id": q["id"], "type": q.get("type", ""), "answerable": q["answerable"],
+                       "question": q["question"], "extractive": _row(q, extracted)}  # fmt: skip
+                stated = bool(analyse(q["question"]).constraints)
+                order = list(plans) if n % 2 == 0 else list(reversed(plans))
+                made: dict[str, tuple[dict, object]] = {}
+                for who in order:
+                    if made and not stated:  # the same prompt: the greedy answer already made
+                        made[who] = next(iter(made.values()))
+                        continue
+                    made[who] = _timed(llm.generate, extracted, settings, encode, plans[who], log)
+                for who in plans:
+                    timing, final = made[who]
+                    row[who] = {**_row(q, final), "timing": {"id": q["id"], **timing}}
+                rows.append(row)
+                with kept.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                said = ", ".join(
+                    f"{who} {'found' if row[who]['found'] else 'refused'}" for who in ("extractive", *plans)
+                )
+                _log(f"{name} {n + 1}/{len(questions)} {q['id']}: {said}")
             results["sets"][name] = {
                 "questions": len(questions),
-                "extractive": {**_scores(score(questions, extractive)[0]), "shown sentences breaking a constraint":
-                               broken["extractive"]},
-                "llm": {**_summary(runs, score(questions, generated)[0]),
-                        "shown sentences breaking a constraint": broken["llm"]},
+                "extractive": _row_scores(rows, "extractive"),
+                **{who: {**_summary([r[who]["timing"] for r in rows], None), **_row_scores(rows, who)}
+                   for who in plans},
             }  # fmt: skip
+            results["rows"][name] = rows
         results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "llm-nearmiss.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
-    lines = [
-        "# Near misses: both answerers side by side",
-        "",
-        f"Written by `{results['machine']['command']}`; load average {results['machine']['load average at start']} "
-        f"at the start, {results['load average at end']} at the end. Sets: `benchmarks/trust.py` (made by "
-        "`python -m training.nearmiss`). Broken: shown sentences stating a year, number, body, level, ordinal or "
-        "qualifier that the source they cite does not hold (`benchmarks.llm.shown_breaks`).",
-        "",
-        "| set | answerer | answer | refused | false refusal | broken | first words p50 (s) | total p50 (s) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results["sets"].items():
-        for who in ("extractive", "llm"):
-            c = r[who]
-            lines.append(f"| {name} ({r['questions']}) | {who} | {c['answer']} | {c['refused']} | {c['false_refusal']} "
-                         f"| {c['shown sentences breaking a constraint']} | {c.get('first p50 s', '')} | "
-                         f"{c.get('total p50 s', '')} |")  # fmt: skip
-    (args.out / "llm-nearmiss.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (args.out / "llm-nearmiss.md").write_text(nearmiss_report([results]), encoding="utf-8")
     _log(f"wrote {args.out}/llm-nearmiss.md")
     return results
 
 
-def _scores(summary: dict) -> dict:
-    return {k: summary[k] for k in ("answer", "refused", "false_refusal")}
+def regrade(path: Path) -> int:
+    """Ground each shown generated answer of a run's rows again (and count broken sentences of both answerers)
+    with today's code, after a change to grounding: the model's text as shown is judged again, so a sentence the
+    run removed stays removed. Returns the number of rows whose generated answer changed."""
+    from assistant.answer import llm
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+    from benchmarks.trust import SETS
+
+    name = path.name.removesuffix(".rows.jsonl")
+    corpus, questions_file, index = SETS[name]
+    questions = {q["id"]: q for q in map(json.loads, questions_file.read_text(encoding="utf-8").splitlines())}
+    assistant = Assistant(Settings.load(corpus_dir=corpus, index_dir=index))
+    rows = list({r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}.values())
+    changed = 0
+    for row in rows:
+        if not row["extractive"]["found"]:
+            continue  # the model was not asked; nothing shown to judge
+        q = questions[row["id"]]
+        extracted = assistant.ask(q["question"])
+        row["extractive"] = _row(q, extracted)
+        for who in [w for w in row if w.startswith("llm")]:
+            if row[who]["found"] and row[who]["answerer"] == "llm":
+                again = _row(q, llm.final(extracted, row[who]["answer"], assistant.embedder.passages))
+                changed += again["found"] != row[who]["found"] or again["answer"] != row[who]["answer"]
+                row[who] = {**again, "timing": row[who]["timing"]}
+    out = path.with_name(f"{name}.regraded.jsonl")
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    _log(f"{out}: {changed} generated answers changed")
+    return changed
+
+
+def _rows_run(path: Path) -> dict:
+    """A run's results from its kept rows (SET.rows.jsonl): the questions done so far, in file order."""
+    # a question made again (--redo-checked) counts once, as last made
+    rows = list({r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}.values())
+    name = path.name.removesuffix(".rows.jsonl").removesuffix(".regraded.jsonl")
+    plans = [who for who in rows[0] if who.startswith("llm")] if rows else []
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
+    return {
+        "machine": {"command": f"{path} ({len(rows)} questions done, last {stamp} UTC)", "load average at start": "–"},
+        "load average at end": "–",
+        "sets": {name: {"questions": len(rows), "extractive": _row_scores(rows, "extractive"),
+                        **{who: {**_summary([r[who]["timing"] for r in rows], None), **_row_scores(rows, who)}
+                           for who in plans}}},
+    }  # fmt: skip
+
+
+def nearmiss_report(runs: list[dict]) -> str:
+    """The near-miss table of one or more runs' results (sets run apart, against one server, joined here)."""
+    lines = [
+        "# Near misses: both answerers side by side",
+        "",
+        "Sets: `benchmarks/trust.py` (made by `python -m training.nearmiss`). Broken: shown sentences stating a "
+        "year, number, body, level, ordinal or qualifier that the source they cite does not hold "
+        '(`benchmarks.llm.shown_breaks`). llm: `--answerer llm` (`assistant.answer.llm.PLAN`); "constraints '
+        "listed\": the same with `Plan.constraints` on (the question's constraints listed in the prompt). "
+        "Times are of a shared, busy machine: `make benchmark-llm` measures them.",
+        "",
+    ]
+    for results in runs:
+        lines.append(f"- `{results['machine']['command']}`: load average {results['machine']['load average at start']}"
+                     f" at the start, {results['load average at end']} at the end")  # fmt: skip
+    lines += [
+        "",
+        "| set | answerer | answer | refused | false refusal | broken | first words p50 (s) | total p50 (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for results in runs:
+        for name, r in results["sets"].items():
+            for who, c in r.items():
+                if who == "questions":
+                    continue
+                lines.append(f"| {name} ({r['questions']}) | {who} | {c['answer']} | {c['refused']} | "
+                             f"{c['false_refusal']} | {c['shown sentences breaking a constraint']} | "
+                             f"{c.get('first p50 s', '')} | {c.get('total p50 s', '')} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _sample(questions: list[dict], size: int | None) -> list[dict]:
+    """A seeded sample of `size` questions (in file order), or all when there are no more."""
+    import random
+
+    if size is None or len(questions) <= size:
+        return questions
+    keep = set(random.Random(SAMPLE_SEED).sample(range(len(questions)), size))
+    return [q for n, q in enumerate(questions) if n in keep]
+
+
+def _row(question: dict, answer) -> dict:
+    """What one answerer did with one question: found, right (the shared scorer's rule), broken sentences."""
+    from assistant.evaluate import score
+    from assistant.render.json import answer_to_dict
+
+    right = score([question], [answer_to_dict(answer)])[1][0].get("answer_ok", False)
+    return {"found": answer.found, "right": right, "answerer": answer.answerer, "note": answer.note,
+            "answer": answer.text[:300], "broken": shown_breaks(answer)}  # fmt: skip
+
+
+def _row_scores(rows: list[dict], who: str) -> dict:
+    """Answer, refused, false refusal (as `assistant.evaluate.score`) and broken sentences of one answerer."""
+    answerable = [r[who] for r in rows if r["answerable"]]
+    other = [r[who] for r in rows if not r["answerable"]]
+    n = max(len(answerable), 1)
+    return {
+        "answer": round(sum(a["right"] for a in answerable) / n, 3),
+        "refused": round(sum(not a["found"] for a in other) / max(len(other), 1), 3),
+        "false_refusal": round(sum(not a["found"] for a in answerable) / n, 3),
+        "shown sentences breaking a constraint": sum(r[who]["broken"] for r in rows),
+    }
+
+
+def _shipped_constraints() -> bool:
+    from assistant.answer.llm import PLAN
+
+    return PLAN.constraints
 
 
 def _local_server(stack: ExitStack, work: Path, threads: int | None) -> tuple[str, Path]:

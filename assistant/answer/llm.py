@@ -75,8 +75,9 @@ class Plan:
     piece_chars: int = 120  # … a longer sentence cut to its clauses closest to the question
     max_tokens: int = 160  # one to three short sentences; a cut-off last sentence is dropped
     # The question's constraints listed after it, with the rule that a passage stating another year, body or
-    # level does not answer (issue 26). Off until measured to help (docs/trust.md): the answer stage already
-    # drops such passages' sentences, and grounding removes what breaks one.
+    # level does not answer (issue 26). Off: measured, the local model then refused questions the passages
+    # answer (false refusal 0.253 instead of 0.027 on the report's near-miss set, 0.588 instead of 0.059 on
+    # 68 CMRC ones) and no near miss more (docs/generated-answers.md, "Near misses").
     constraints: bool = False
 
 

@@ -7,7 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.answer.grounding import Encode, Memo, ground, is_instruction, split_sentences, strip_links, supports
+from assistant.answer.grounding import (
+    Encode,
+    Memo,
+    breaks_constraint,
+    ground,
+    is_instruction,
+    question_unmet,
+    split_sentences,
+    strip_links,
+    supports,
+    unbound,
+)
 from assistant.schema import Hit, Passage, Source
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -127,6 +138,48 @@ def test_names_from_two_sentences_are_not_one_claim(encode: Encode) -> None:
     assert supports("新浪官方微博“微博洛阳”粉丝数量居全省第一。", weibo)
     # Each half is in the passage, but it says this of “微博洛阳”, not of “精彩洛阳”.
     assert not supports("新浪官方微博“精彩洛阳”粉丝数量居全省第一。", weibo, encode=encode)
+
+
+def test_a_sentence_joining_two_of_its_source_takes_each_constraint_from_its_own() -> None:
+    """Issue 26: the local model wrote this to "洛阳的政务微博在全国排得上号吗？". 全国 comes from the passage's
+    sentence of 全国粉丝数量最多, 河南省 from the next one (of 全省第一): both hold, and the answer is no premise."""
+    weibo = sources()[2].hit.passage
+    joined = "洛阳的政务微博在全国排名靠前，多次荣获“河南省最具影响力政务微博奖”。"
+    assert unbound(joined, weibo) == () and not breaks_constraint(joined, weibo)
+    assert supports(joined, weibo)
+    assert question_unmet(joined + "[3]", sources(), "洛阳的政务微博在全国排得上号吗？") == ()
+    # Citing only the sentence of 全省 does not answer a question of 全国.
+    province = "新浪官方微博“微博洛阳”粉丝数量居全省第一[3]。"
+    assert [c.text for c in question_unmet(province, sources(), "洛阳的政务微博在全国排得上号吗？")] == ["全国"]
+
+
+def test_a_clause_that_only_states_a_year_borrows_no_sentence() -> None:
+    """ "2013年，" says nothing but the question's year: it binds with the rest of the claim, whose sentence (under
+    the heading of 2016) never states 2013 — the premise is not borrowed from wherever a year appears."""
+    weibo = sources()[2].hit.passage
+    assert breaks_constraint("2013年，洛阳的政务微博在全国排名靠前。", weibo)
+    assert not supports("2013年，洛阳的政务微博在全国排名靠前。", weibo)
+    staff = sources()[1].hit.passage
+    assert [c.text for c in unbound("省委网信办仅有在编人员11人。", staff)] == ["省委"]
+
+
+def test_a_heading_does_not_decide_which_sentence_a_claim_comes_from() -> None:
+    """CMRC: the name is the heading of every sentence; the claim's 国民议会 is bound to the sentence saying
+    国民议会议员, not to the first sentence, which also names him (the checker counted it broken)."""
+    text = ("让-皮埃尔·巴利冈（Jean-Pierre Balligand，1950年5月30日 - ），法国政治家，社会党议员。"
+            "自1981年起至2012年6月，一直连任国民议会议员，始终在波旁宫参与法国法律及政策的讨论和制定。")  # fmt: skip
+    passage = source(1, text, ("让-皮埃尔·巴利冈",)).hit.passage
+    assert not breaks_constraint("让-皮埃尔·巴利冈一直担任国民议会议员。", passage)
+    assert breaks_constraint("让-皮埃尔·巴利冈自1985年起一直担任国民议会议员。", passage)
+
+
+def test_the_questions_subject_is_not_exempt() -> None:
+    """Issue 26, seen on CMRC with the answer removed: asked what 斯氏腔吻鳕 eats, the model gave what the
+    cited passage says 印度野驴 eats. The words repeating the question must be in the passage too."""
+    text = "印度野驴在日出及黄昏期间觅食。牠们主要吃草、叶子、果实、农作物、牧豆树荚及其他植物。"
+    donkey = source(2, text, ("印度野驴",)).hit.passage
+    assert not supports("斯氏腔吻鳕主要以果实和农作物为食。", donkey, question="斯氏腔吻鳕主要以什么为食？")
+    assert supports("印度野驴主要吃草、叶子、果实和农作物。", donkey, question="印度野驴主要吃什么？")
 
 
 def test_a_place_is_held_without_its_level() -> None:

@@ -448,3 +448,13 @@ def test_a_near_miss_is_refused_even_when_the_model_is_asked(llm_settings: Setti
     done = list(generate(answer, llm_settings, encode))[-1]
     assert not done.found, done.text
     assert done.note in (NOTE_REFUSED, NOTE_PREMISE, NOTE_UNGROUNDED) or done.answerer == "extractive"
+
+
+@pytest.mark.llm
+def test_an_answer_joining_two_sentences_of_its_source_is_not_taken_for_the_premise(llm_assistant) -> None:
+    """Issue 26, a control of the report's near misses: the model joins "…是全国粉丝数量最多的政务机构微博" and
+    "…居全省第一，多次荣获“河南省…奖”" into one sentence. Each clause's 全国 / 河南省 holds in the sentence it comes
+    from (`grounding.unbound`): the answer is shown, not refused as the question's premise."""
+    done = list(llm_assistant.answers("洛阳的政务微博在全国排得上号吗？", answerer="llm"))[-1]
+    assert done.found and done.note != NOTE_PREMISE, (done.note, done.text)
+    assert "全国" in done.text or done.answerer == "extractive"
