@@ -321,9 +321,11 @@ class MilvusStore(Catalogue):
         yet ("collection not loaded"), they are loaded (Milvus waits until they are) and the call is made once more.
 
         Without waiting for the server's clock: `Strong` reads (the collections' level, used when the documents are
-        read) wait for the next time tick, 200 ms a call on Milvus 2.3.5 (measured: 1.4 ms at `Eventually`). What a
-        question reads was written before the documents were loaded, which read them at `Strong`."""
-        kwargs.setdefault("consistency_level", "Eventually")
+        read) wait for the next time tick, 200 ms a call on Milvus 2.3.5. `Bounded` costs what `Eventually` does while
+        the server keeps up (2.5 vs 2.0 ms p50, `python -m benchmarks.milvus_server`), but after a restart it waits
+        until the server has replayed what was written more than a few seconds before: at `Eventually` a search
+        right after a restart could miss passages the server had not replayed yet (rankings then differed)."""
+        kwargs.setdefault("consistency_level", "Bounded")
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except Exception as exc:
