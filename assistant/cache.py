@@ -61,6 +61,15 @@ def replace_folder(tmp: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def seal_folder(tmp: Path, target: Path, marker: str, record: dict) -> None:
+    """Record each file's size and checksum in the marker `record`, written last (its absence marks a
+    half-written folder, see folder_complete), and move the folder into place."""
+    record["files"] = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != marker}
+    record["sha256"] = checksums(tmp, list(record["files"]))
+    (tmp / marker).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+    replace_folder(tmp, target)
+
+
 def checksums(folder: Path, names: list[str]) -> dict[str, str]:
     """SHA-256 of the named files of a folder, for its marker."""
     return {name: _sha256(folder / name) for name in names}

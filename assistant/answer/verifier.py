@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.cache import checksums, damaged_file, folder_complete, replace_folder
+from assistant.cache import damaged_file, folder_complete, seal_folder
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.locking import file_lock
 
@@ -170,10 +170,7 @@ def _assemble_locked(base: Path, embedder: Path, target: Path) -> None:
         if gap > 0.5:  # log-odds: 8-bit weights move them a little, never this much
             raise VerifierError(f"the 8-bit verifier disagrees with the float one (log-odds off by {gap:.2f})")
         marker["check_max_logit_gap"] = round(gap, 4)
-        marker["files"] = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != _MARKER}
-        marker["sha256"] = checksums(tmp, list(marker["files"]))
-        (tmp / _MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=2), encoding="utf-8")
-        replace_folder(tmp, target)
+        seal_folder(tmp, target, _MARKER, marker)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.cache import checksums, damaged_file, folder_complete, replace_folder
+from assistant.cache import damaged_file, folder_complete, seal_folder
 from assistant.locking import file_lock
 
 __all__ = ["OnnxEncoder", "OnnxExportError", "export_onnx", "is_exported", "onnx_folder", "EXPORT_VERSION"]
@@ -237,10 +237,7 @@ def _export_locked(model_folder: Path, target: Path) -> None:
         if cosine < _MIN_COSINE:
             raise OnnxExportError(f"ONNX export disagrees with the torch model (cosine {cosine:.4f})")
         marker["check_cosine_min"] = round(cosine, 6)
-        marker["files"] = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != _MARKER}
-        marker["sha256"] = checksums(tmp, list(marker["files"]))
-        (tmp / _MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=2), encoding="utf-8")
-        replace_folder(tmp, target)
+        seal_folder(tmp, target, _MARKER, marker)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
