@@ -54,6 +54,17 @@ def folder_complete(folder: Path, marker: str, version: int) -> bool:
         return False
 
 
+def folder_intact(folder: Path, marker: str, version: int, what: str, then: str = "") -> bool:
+    """True when a one-off job's folder is complete (folder_complete) and every file still has its recorded
+    SHA-256 (hashed again only when a file changed on disk); a damaged file is logged as `what` file …, `then`."""
+    if not folder_complete(folder, marker, version):
+        return False
+    bad = damaged_file(folder, marker)
+    if bad is not None:
+        log.warning("%s file %s/%s is damaged (checksum mismatch)%s", what, folder, bad, f"; {then}" if then else "")
+    return bad is None
+
+
 def replace_folder(tmp: Path, target: Path) -> None:
     """Put a finished temporary sibling folder in place of `target` (a half-written or outdated one)."""
     if target.exists():

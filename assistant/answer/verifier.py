@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.cache import damaged_file, folder_complete, seal_folder
+from assistant.cache import folder_intact, seal_folder
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.locking import file_lock
 
@@ -100,12 +100,7 @@ def folder_for(settings: Settings) -> Path:
 
 
 def is_assembled(folder: Path) -> bool:
-    if not folder_complete(folder, _MARKER, ASSEMBLY_VERSION):
-        return False
-    bad = damaged_file(folder, _MARKER)
-    if bad is not None:
-        log.warning("verifier file %s/%s is damaged (checksum mismatch); assembling it again", folder, bad)
-    return bad is None
+    return folder_intact(folder, _MARKER, ASSEMBLY_VERSION, "verifier", "assembling it again")
 
 
 def read_delta(path: Path | None = None) -> tuple[dict, dict[str, np.ndarray]]:
@@ -238,6 +233,8 @@ def _export_fp32(base: Path, meta: dict, arrays: dict[str, np.ndarray], path: Pa
     import torch
     from tokenizers import Tokenizer
 
+    from assistant.encode.onnx import torch_export
+
     keep = np.load(embedder / _COMMON_IDS)
     model = build_torch(base, meta, arrays, keep)
     tokenizer = Tokenizer.from_file(str(embedder / _COMMON_TOKENIZER))
@@ -247,12 +244,7 @@ def _export_fp32(base: Path, meta: dict, arrays: dict[str, np.ndarray], path: Pa
     inputs = (torch.from_numpy(batch), torch.from_numpy(mask))
     with torch.no_grad():
         logits = model(*inputs).numpy()
-        torch.onnx.export(
-            model, inputs, str(path), dynamo=False, opset_version=17, external_data=False,
-            input_names=["input_ids", "attention_mask"], output_names=["logit"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                          "logit": {0: "batch"}},
-        )  # fmt: skip
+        torch_export(model, inputs, path, "logit")
     return {"pairs": _CHECK_PAIRS, "logits": logits, "pad_id": pad_id}
 
 

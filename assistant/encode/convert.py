@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.cache import checksums, damaged_file, folder_complete, replace_folder
+from assistant.cache import checksums, folder_complete, folder_intact, replace_folder
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.locking import file_lock
 
@@ -95,12 +95,7 @@ def load_model(settings: Settings) -> SentenceTransformer:
 def is_converted(folder: Path) -> bool:
     """True when a conversion finished and is intact: the marker exists and every file has its recorded
     size and SHA-256 (hashed again only when a file changed on disk; assistant/cache.py)."""
-    if not folder_complete(folder, _MARKER, CONVERSION_VERSION):
-        return False
-    bad = damaged_file(folder, _MARKER)
-    if bad is not None:
-        log.warning("converted model file %s/%s is damaged (checksum mismatch)", folder, bad)
-    return bad is None
+    return folder_intact(folder, _MARKER, CONVERSION_VERSION, "converted model")
 
 
 # --- conversion -------------------------------------------------------------------------------

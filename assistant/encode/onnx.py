@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from assistant.cache import damaged_file, folder_complete, seal_folder
+from assistant.cache import folder_intact, seal_folder
 from assistant.locking import file_lock
 
 __all__ = ["OnnxEncoder", "OnnxExportError", "export_onnx", "is_exported", "onnx_folder", "EXPORT_VERSION"]
@@ -73,12 +74,7 @@ def onnx_folder(model_folder: Path) -> Path:
 def is_exported(folder: Path) -> bool:
     """True when an export finished and is intact: every file has its recorded size and SHA-256 (hashed
     again only when a file changed on disk; assistant/cache.py). A damaged export is made again."""
-    if not folder_complete(folder, _MARKER, EXPORT_VERSION):
-        return False
-    bad = damaged_file(folder, _MARKER)
-    if bad is not None:
-        log.warning("ONNX model file %s/%s is damaged (checksum mismatch); exporting it again", folder, bad)
-    return bad is None
+    return folder_intact(folder, _MARKER, EXPORT_VERSION, "ONNX model", "exporting it again")
 
 
 class OnnxEncoder:
@@ -308,14 +304,21 @@ def _export_fp32(model_folder: Path, path: Path) -> dict:
     inputs = (sample["input_ids"], sample["attention_mask"])
     with torch.no_grad():
         vectors = model(*inputs).numpy()
-        # The TorchScript exporter: the dynamo one needs onnxscript, and this graph is plain BERT.
-        torch.onnx.export(
-            model, inputs, str(path), dynamo=False, opset_version=17, external_data=False,
-            input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                          "sentence_embedding": {0: "batch"}},
-        )  # fmt: skip
+        torch_export(model, inputs, path, "sentence_embedding")
     return {"vectors": vectors, "dimension": int(vectors.shape[1]), "pad_id": int(tokenizer.pad_token_id or 0)}
+
+
+def torch_export(model: Any, inputs: tuple, path: Path, output: str) -> None:
+    """A BERT-shaped torch model taking (input_ids, attention_mask) to `path`, batch and token axes dynamic.
+    The TorchScript exporter: the dynamo one needs onnxscript, and these graphs are plain BERT."""
+    import torch
+
+    torch.onnx.export(
+        model, inputs, str(path), dynamo=False, opset_version=17, external_data=False,
+        input_names=["input_ids", "attention_mask"], output_names=[output],
+        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                      output: {0: "batch"}},
+    )  # fmt: skip
 
 
 def _quantize(source: Path, target: Path) -> None:
