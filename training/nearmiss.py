@@ -10,7 +10,9 @@ Made by rule, seeded (SEED), from data we have:
   for 全年) — so the topic is still there and the fact is not. A question with no constraint gets
   a year its document never names (`2013年，…`): the report's figures are of its own date.
 - **answer removed** (`cmrc-removed`): the CMRC trial corpus with, for half of the questions'
-  documents, the sentences holding the answer taken out and the rest of the document kept.
+  documents, every sentence stating an answer taken out and the rest of the document kept: the
+  sentences an answer runs over, and those saying it again in other words — two runs of four of
+  its characters, rare in the corpus, that the question does not say (`_without_answers`).
 - **controls**: the unchanged questions, which must still be answered.
 
 The report's set (`eval/nearmiss-report.jsonl`) is committed: near misses with their controls; the
@@ -143,8 +145,8 @@ def cmrc_changed(open_dir: Path, out: Path, rng: random.Random) -> list[dict]:
 
 
 def cmrc_removed(open_dir: Path, out: Path, rng: random.Random) -> list[dict]:
-    """The CMRC trial corpus with the answer sentences of half the documents' questions removed (the rest of
-    each document kept): those questions must be refused, the other documents' questions answered."""
+    """The CMRC trial corpus with the answers of half the documents' questions removed (the rest of each
+    document kept): those questions must be refused, the other documents' questions answered."""
     questions = _lines(open_dir / "questions.jsonl")
     docs = sorted({q["doc"] for q in questions})
     removed_docs = set(rng.sample(docs, len(docs) // 2))
@@ -153,12 +155,10 @@ def cmrc_removed(open_dir: Path, out: Path, rng: random.Random) -> list[dict]:
         shutil.rmtree(corpus)
     corpus.mkdir(parents=True)
     texts = {d: (open_dir / "corpus" / f"{d}.txt").read_text(encoding="utf-8") for d in docs}
+    pieces = _piece_documents(texts)
     for d in removed_docs:
-        answers = [a for q in questions if q["doc"] == d for alts in q["answer_any"] for a in alts]
-        sentences = re.findall(r"[^。！？\n]*(?:[。！？]+|\n|$)", texts[d])
-        # a sentence holding any answer of any question of the document goes
-        kept = [s for s in sentences if not any(a and a in s for a in answers)]
-        texts[d] = "".join(kept)
+        asked = [q for q in questions if q["doc"] == d]
+        texts[d] = _without_answers(texts[d], asked, pieces)
     for d, text in texts.items():
         (corpus / f"{d}.txt").write_text(text, encoding="utf-8")
     rows = []
@@ -169,6 +169,46 @@ def cmrc_removed(open_dir: Path, out: Path, rng: random.Random) -> list[dict]:
             rows.append({**q, "type": "control"})
     _write(out / "questions.jsonl", rows)
     return rows
+
+
+# An answer is said again where a sentence holds RESTATED runs of PIECE of its characters that are rare (in at
+# most RARE documents of the corpus); one run alone is often a name the document keeps using.
+PIECE = 4
+RESTATED = 2
+RARE = 2
+_SENTENCE = re.compile(r"[^。！？\n]*(?:[。！？]+|\n|$)")
+_PUNCTUATION = re.compile(r"[\s，。！？、；：（）()《》“”\"'「」·,.;:!?-]")
+
+
+def _pieces(text: str) -> set[str]:
+    return {text[i : i + PIECE] for i in range(len(text) - PIECE + 1) if not _PUNCTUATION.search(text[i : i + PIECE])}
+
+
+def _piece_documents(texts: dict[str, str]) -> dict[str, int]:
+    """In how many documents each run of PIECE characters occurs (a common run says nothing particular)."""
+    counts: dict[str, int] = {}
+    for text in texts.values():
+        for piece in _pieces(text):
+            counts[piece] = counts.get(piece, 0) + 1
+    return counts
+
+
+def _without_answers(text: str, asked: list[dict], pieces: dict[str, int]) -> str:
+    """`text` without every sentence that states an answer of `asked`: one that overlaps an answer's occurrence
+    (an answer may run over several sentences), or one that says rare runs of an answer's characters the
+    question does not say (the same fact said again elsewhere: an infobox line, the lead, another wording)."""
+    sentences = _SENTENCE.findall(text)
+    starts = [0]
+    for s in sentences:
+        starts.append(starts[-1] + len(s))
+    gone: set[int] = set()
+    for q in asked:
+        for answer in (a for alts in q["answer_any"] for a in alts if a):
+            for m in re.finditer(re.escape(answer), text):
+                gone |= {i for i, s in enumerate(sentences) if starts[i] < m.end() and m.start() < starts[i + 1]}
+            said = {p for p in _pieces(answer) if p not in q["question"] and pieces.get(p, 0) <= RARE}
+            gone |= {i for i, s in enumerate(sentences) if sum(p in s for p in said) >= RESTATED}
+    return "".join(s for i, s in enumerate(sentences) if i not in gone)
 
 
 def main(argv: list[str] | None = None) -> None:
