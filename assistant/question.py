@@ -364,7 +364,7 @@ _CN_DIGIT = "〇零一二两三四五六七八九"
 _CN_NUMERAL = f"[{_CN_DIGIT}十百千]+"
 _YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?:年(?!代)|(?=[-/.]\d{1,2}[-/.]\d))")
 _MONTH_DAY = re.compile(r"(?<![\d.])(1[0-2]|0?[1-9])月(?:(3[01]|[12]\d|0?[1-9])[日号])?")
-_ORDINAL_C = re.compile(rf"第(\d+|{_CN_NUMERAL})([批届次期轮号个项条款章节位名季])")
+_ORDINAL_C = re.compile(rf"第(\d+|{_CN_NUMERAL})([批届次期轮号个项条款章节位名季部张首本场任代集])")
 # A number that counts or measures something (a year and an ordinal are other constraints).
 UNITS = (
     "%％万亿千百个家起次条人年月日项名位种件天期批所座本部篇首场届只匹头张岁块类级栋层辆艘门份间处支队元米公里吨亩户台"

@@ -73,7 +73,12 @@ def slot_filled(question: Question, sentence: str, passage: str = "") -> bool:
     if question.english:
         return True
     if kind is Kind.QUANTITY:
-        return not question.counted or "第几" in question.text or _counted_filled(question, text, _clean(passage))
+        if "第几" in question.text:
+            return True
+        measure = _MEASURE_KIND.search(question.text)
+        if measure and not _ABSTRACT.search(question.text[: measure.start()]) and not _measured(text, measure[1]):
+            return False  # 多高 is answered in metres, 多久 in a time: "属的一种" gives no height
+        return not question.counted or _counted_filled(question, text, _clean(passage))
     if kind is Kind.TIME:
         if _YEAR_ASKED.search(question.text):
             return _A_YEAR.search(text) is not None
@@ -104,11 +109,16 @@ def _counted_filled(question: Question, text: str, passage: str) -> bool:
     measures |= {s for s in stand_ins if len(s) == 1 and s in MEASURE_WORDS}
     if any(re.search(rf"\d\s*(?:[万亿千百]|余|多)*\s*{m}", text) for m in measures):
         return True
+    if measures and len(counted) < _HEAD:
+        return False  # 分为几类: one character before 几类 is no noun; the count is said with 类 or not at all
     pieces = {counted[i : i + 2] for i in range(max(1, len(counted) - 1))}
     if any(piece in text for piece in pieces):
         return False  # said, but not beside a number: the number counts something else
-    if counted in passage or _A_UNIT.search(counted) or re.search(rf"\d\s*(?:{_UNITS_MEASURED})", text):
-        return True  # said in the passage, or a measure said in its unit (体重: 约8公斤重; 多少厘米: 2cm)
+    in_a_unit = re.search(rf"\d\s*(?:{_UNITS_MEASURED})", text)
+    if _A_UNIT.search(counted):
+        return bool(in_a_unit)  # 多少米 / 多少厘米: a number in a unit (2cm), not one without any
+    if counted in passage or in_a_unit:
+        return True  # said in the passage, or a measure said in its unit (体重: 约8公斤重)
     head = next(iter(content_words(counted)), counted)  # 几首歌进入…: 歌, the noun after the measure word
     return len(head) < 2 or not specific_phrases((head,))  # one character (歌) is no specific word
 
@@ -121,6 +131,16 @@ _UNITS_MEASURED = (
 
 
 _MEASURE_ASKED = re.compile(rf"(?:多少|(?<!哪)几)([{MEASURE_WORDS}])")
+# 多高, 多长 … ask a measure, 多久 a length of time: a number in a unit of that kind answers them
+# (多高兴, 多深刻 and 多重要 ask nothing measured)
+_MEASURE_KIND = re.compile(r"多(?:么)?(长时间|久|[高长远宽深厚](?![兴级端效刻入])|重(?=[？?呢吗]|$))")
+_TIME_UNITS = "年|个月|月|周|星期|天|日|小时|钟头|分钟|秒|世纪"
+_ABSTRACT = re.compile(r"级别|等级|水平|地位|程度|规格|层次|评价|频率|比例|难度|要求|价值|效率")  # 级别有多高: no unit
+
+
+def _measured(text: str, asked: str) -> bool:
+    units = _TIME_UNITS if asked in ("久", "长时间") else _UNITS_MEASURED
+    return re.search(rf"\d\s*(?:[万亿千百]|余|多)*\s*(?:{units})", text) is not None
 
 
 def _said(head: str, text: str, question: Question) -> bool:

@@ -30,6 +30,16 @@ from assistant.question import analyse
         ("“精彩洛阳”微信有多少粉丝？", "“精彩洛阳”官方微信粉丝数量已超过2万。", True),
         ("How many followers does the account have exactly?", "“精彩洛阳”官方微信粉丝数量已超过2万。", False),
         ("市委网信办具体有多少在编人员？", "目前市委网信办仅有在编人员 11 人。", True),
+        # a measure asked (多高, 多少米, 多久): a number in a unit of its kind, not 一种 or no number at all
+        ("纽西兰鸡毛松有多高？", "是罗汉松科鸡毛松属的一种，纽西兰的特有种。", False),
+        ("纽西兰鸡毛松有多高？", "树高可达 60 米。", True),
+        ("六耳铃生长的地区海拔约是多少米？", "分布在亚洲、大洋洲的热带和亚热带地区。", False),
+        ("六耳铃生长的地区海拔约是多少米？", "生长于海拔 2,000 米的地区。", True),
+        ("他在狱中待了多久？", "他在狱中待了三年。", True),
+        ("大赛的级别有多高？", "属于世界最高级别的赛事。", True),  # a level, not a measure
+        # a count said with its measure word (几类) when no noun comes before it
+        ("在此监禁者主要分为几类？", "亦需监禁至少25年才可转往青山医院接受监管2年。", False),
+        ("在此监禁者主要分为几类？", "监禁者主要分为三类。", True),
     ],
 )
 def test_the_asked_slot_is_filled_beside_what_it_is_asked_about(question: str, sentence: str, filled: bool) -> None:
