@@ -65,8 +65,9 @@ def rows_of(name: str, limit: int | None = None) -> list[dict]:
         reading = assistant.read(assistant.question(assistant.check(q["question"])))
         choice = extractive.choose(reading)
         missing = bool(extractive.missing_terms(reading.question, assistant.index.text))
-        right, text = False, ""
+        right, text, found = False, "", 0.0
         if choice.best is not None:
+            found = float(reading.column("phrases_context")[choice.best])  # what 高 also asks (render.HIGH_FOUND)
             hit_no, start, end = extractive.quote(reading, choice.best, assistant.index.rarity)
             text = reading.hits[hit_no].passage.text[start:end]
             t = _norm(text)
@@ -78,7 +79,8 @@ def rows_of(name: str, limit: int | None = None) -> list[dict]:
         rows.append({
             "set": name, "id": q["id"], "type": q.get("type", ""), "answerable": bool(q.get("answerable", True)),
             "chosen": choice.best is not None, "missing": missing, "p": round(choice.confidence, 4),
-            "right": right, "ms": round(1000 * (time.perf_counter() - started), 1), "answer": text[:80],
+            "found": round(found, 4), "right": right, "ms": round(1000 * (time.perf_counter() - started), 1),
+            "answer": text[:80],
         })  # fmt: skip
     return rows
 
@@ -102,13 +104,15 @@ def summary(rows: list[dict], threshold: float) -> dict:
 
 
 def bands(rows: list[dict], edges: tuple[tuple[float, str], ...]) -> dict[str, tuple[int, float | None]]:
-    """For each band (lower edge, label, highest first): answers given in it and the share right."""
+    """For each band (`render.confidence_label`, labels of `edges` highest first): answers given in it and the
+    share right."""
+    from assistant.render import confidence_label
+
     out: dict[str, tuple[int, float | None]] = {}
-    upper = 2.0
-    for lower, label in edges:
-        inside = [r for r in rows if r["chosen"] and not r["missing"] and lower <= r["p"] < upper]
+    for _, label in edges:
+        inside = [r for r in rows if r["chosen"] and not r["missing"]
+                  and confidence_label(r["p"], r.get("found", 1.0)) == label]  # fmt: skip
         out[label] = (len(inside), round(sum(r["right"] for r in inside) / len(inside), 3) if inside else None)
-        upper = lower
     return out
 
 
@@ -148,12 +152,15 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _write(figures: dict, threshold: float, edges, path: Path) -> None:
+    from assistant.render import HIGH_FOUND
+
     labels = [label for _, label in edges]
     lines = [
         "# Trust per domain (extractive answer)",
         "",
         f"Written by `python -m benchmarks.trust`; threshold {threshold:.4f} (the shipped answerability model); "
-        f"把握 bands: {', '.join(f'{label} ≥ {lower:.3g}' for lower, label in edges)}. "
+        f"把握 bands: {', '.join(f'{label} ≥ {lower:.3g}' for lower, label in edges)}, 高 only with "
+        f"{HIGH_FOUND} of the question said around the answer (else 中). "
         "A band's cell: answers given in it, share right.",
         "",
         "| set | questions | answer | false refusal | refused | wrong answers | "

@@ -475,27 +475,36 @@ def compare_verifier(records: dict[str, list[Record]], rarity: dict, work: Path)
 
 
 def _bands(outcomes: list[Outcome], threshold: float) -> dict[str, list]:
-    """Answers given per 把握 band (高 ≥ HIGH, 中 ≥ threshold, 低 below: refused unless asked for) and the
-    share right."""
-    from assistant.render import HIGH
-
+    """Answers given per 把握 band (高 ≥ HIGH with the question found around the answer, 中 ≥ threshold, 低 below:
+    refused unless asked for) and the share right."""
     out = {}
-    for label, low, high in (("高", HIGH, 2.0), ("中", threshold, HIGH), ("低", 0.0, threshold)):
-        inside = [o for o in outcomes if o.best is not None and low <= o.probability < high]
+    for label in ("高", "中", "低"):
+        inside = [o for o in outcomes if o.best is not None and _label(o, threshold) == label]
         out[label] = [len(inside), round(sum(o.right for o in inside) / len(inside), 3) if inside else None]
     return out
+
+
+def _label(outcome: Outcome, threshold: float, high: float | None = None) -> str:
+    """`render.confidence_label` of an outcome, with this run's threshold (and another lower bound of 高)."""
+    from assistant.render import HIGH, HIGH_FOUND
+
+    p, found = outcome.probability, float(outcome.features[ANSWER_FEATURES.index("phrases_context")])
+    if p >= (HIGH if high is None else high) and found >= HIGH_FOUND:
+        return "高"
+    return "中" if p >= threshold else "低"
 
 
 HIGH_CANDIDATES = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
 
 
 def _high_table(by_set: dict[str, list[Outcome]]) -> dict[str, dict[str, list]]:
-    """For each lower bound of 高 considered: per set, the answers at or above it (out of fold) and the share right."""
+    """For each lower bound of 高 considered: per set, the answers labelled 高 with it (the question found around
+    the answer too) and the share right."""
     table = {}
     for high in HIGH_CANDIDATES:
         row = {}
         for name, outs in by_set.items():
-            inside = [o for o in outs if o.best is not None and o.probability >= high]
+            inside = [o for o in outs if o.best is not None and _label(o, 0.0, high) == "高"]
             row[name] = [len(inside), round(sum(o.right for o in inside) / len(inside), 3) if inside else None]
         table[str(high)] = row
     return table
@@ -616,14 +625,16 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
     lines.append(f"| dev (never learned from) | answer {s['answer']}, false refusal {s['false_refusal']}, "
                  f"refused {s['refused']} |")  # fmt: skip
     labels = ("高", "中", "低")
-    from assistant.render import HIGH
+    from assistant.render import HIGH, HIGH_FOUND
 
-    lines += ["", f"把握 bands out of fold (高 from render.HIGH = {HIGH}, 中 from the threshold; 低 is refused unless "
+    lines += ["", f"把握 bands out of fold (高 from render.HIGH = {HIGH} with at least {HIGH_FOUND} of the question's "
+              "phrases said around the answer, render.HIGH_FOUND; 中 from the threshold; 低 is refused unless "
               "asked for): answers given in the band, share right.", "", "| set | " + " | ".join(labels) + " |",
               "|---|---|---|---|"]  # fmt: skip
     for name, s in figures["out_of_fold"].items():
         lines.append(f"| {name} | " + " | ".join(f"{n}, {p}" for n, p in (s["bands"][b] for b in labels)) + " |")
-    lines += ["", "Where 高 could start: answers at or above each bound out of fold, share right, per set.", "",
+    lines += ["", "Where 高 could start: answers at or above each bound (and HIGH_FOUND) out of fold, share right, "
+              "per set.", "",
               "| 高 from | " + " | ".join(figures["out_of_fold"]) + " |",
               "|---|" + "---|" * len(figures["out_of_fold"])]  # fmt: skip
     for high, row in figures["high"].items():
@@ -659,7 +670,8 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
             lines.append(f"| {name} | {f['answer']} | {f['false_refusal']} | {f['refused']} |")
         high = figures["high_held_out"]
         sets = list(next(iter(high.values())))
-        lines += ["", "Where 高 could start, held out: answers at or above each bound, share right.", "",
+        lines += ["", "Where 高 could start, held out: answers at or above each bound (and HIGH_FOUND), "
+                  "share right.", "",
                   "| 高 from | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]  # fmt: skip
         for bound, row in high.items():
             lines.append(f"| {bound} | " + " | ".join(f"{n}, {p}" for n, p in row.values()) + " |")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 from assistant.about import About
-from assistant.render import confidence_bands, confidence_label
+from assistant.render import HIGH_FOUND, answer_confidence, confidence_bands
 from assistant.schema import SECTION_SEP, Answer, Source, Span
 
 __all__ = [
@@ -312,10 +312,13 @@ def confidence_html(answer: Answer, show_scores: bool = False) -> str:
     if answer.confidence is None or not answer.found:
         return ""
     p = answer.confidence
-    label = confidence_label(p)
+    label = answer_confidence(answer)
     level = {"高": "high", "中": "mid"}.get(label, "low")
     (high, _), (low, _), _ = confidence_bands()
-    hint = f"估计这个回答正确的概率：{p:.0%}（高：{high:.0%} 以上，中：{low:.0%}–{high:.0%}，低：{low:.0%} 以下）"
+    hint = (
+        f"估计这个回答正确的概率：{p:.0%}（高：{high:.0%} 以上，且问题有{HIGH_FOUND:.0%}以上见于答案句及其前后句；"
+        f"中：{low:.0%} 以上，低：{low:.0%} 以下）"
+    )
     shown = f'<span class="qa-p">（{p:.2f}）</span>' if show_scores else ""
     return f'<p class="qa-confidence qa-conf-{level}" title="{hint}">把握：<b>{label}</b>{shown}</p>'
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.render import confidence_label
+from assistant.render import answer_confidence, confidence_label
 from assistant.render.cells import Run, clean, cut, cut_middle, to_ansi, wrap
 from assistant.render.cells import width as cells_width
 from assistant.schema import Answer, Source
@@ -63,7 +63,7 @@ def terminal(answer: Answer, layout: Layout = Layout()) -> str:  # noqa: B008 (a
     if answer.note:
         lines += _wrap([Run(clean(answer.note), NOTE)], layout)
     if answer.confidence is not None and answer.found:  # for "not found", a low chance would read as doubt of that
-        lines += _wrap([Run(f"把握：{confidence_label(answer.confidence)}", DETAIL)], layout)
+        lines += _wrap([Run(f"把握：{answer_confidence(answer)}", DETAIL)], layout)
     if answer.sources and layout.sources != "none":
         lines += [[], [Run("来源" if answer.found else "相关段落（不是答案）", HEADING)]]
         for source in answer.sources:

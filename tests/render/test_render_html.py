@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.about import About, DocumentInfo
-from assistant.render import HIGH, confidence_bands, confidence_label, html, library
+from assistant.render import HIGH, HIGH_FOUND, confidence_bands, confidence_label, html, library
 from assistant.schema import Answer, Hit, Passage, Source, Span
 from assistant.store.library import Entry
 from assistant.web.library import Notice
@@ -114,7 +114,11 @@ def test_confidence_is_shown_in_words_beside_an_answer_found():
     assert "把握：<b>高</b>" in out and "（0.93）" not in out and 'title="估计这个回答正确的概率：93%' in out
     assert "（0.93）" in html.answer_html(found, show_scores=True)
     assert "把握：<b>中</b>" in html.answer_html(replace(found, confidence=0.6))
-    assert f"中：{confidence_bands()[1][0]:.0%}–{HIGH:.0%}" in out
+    assert f"中：{confidence_bands()[1][0]:.0%} 以上" in out
+    # 高 also needs the question said around the answer: most of it unsaid, a high probability reads 中
+    unsaid = replace(found, evidence={"phrases": HIGH_FOUND / 2})
+    assert "把握：<b>中</b>" in html.answer_html(unsaid)
+    assert "把握：<b>高</b>" in html.answer_html(replace(found, evidence={"phrases": HIGH_FOUND}))
     low = confidence_bands()[1][0]
     assert "qa-conf-low" in html.answer_html(replace(found, confidence=low / 2))  # given only when asked for
     # Not under "not found" (a low chance would read as doubt of the refusal), nor when not judged.

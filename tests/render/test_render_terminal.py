@@ -11,7 +11,7 @@ import pytest
 import wcwidth
 
 from assistant.pipeline import Assistant
-from assistant.render import HIGH, confidence_bands
+from assistant.render import HIGH, HIGH_FOUND, answer_confidence, confidence_bands
 from assistant.render.terminal import SOURCE_MODES, Layout, confidence_label, full_sources, terminal
 from assistant.schema import Answer
 
@@ -51,7 +51,7 @@ def test_compact_sources_are_one_line_each_and_the_quoted_sentence_is_green(assi
     assert lines[0] == "\x1b[1m目前市委网信办仅有在编人员 11 人，人员较少，请求按工作需要适当增加编制和人员。\x1b[0m"
     assert lines[1] == "\x1b[1;36m[1]\x1b[0m", "the citation, cyan, moved to the next line whole"
     if answer.confidence is not None:  # the answerability model's judgement, in words, dim
-        assert lines.pop(2) == f"\x1b[2m把握：{confidence_label(answer.confidence)}\x1b[0m"
+        assert lines.pop(2) == f"\x1b[2m把握：{answer_confidence(answer)}\x1b[0m"
     assert lines[2:4] == ["", "\x1b[4m来源\x1b[0m"]
     assert len(lines) == 4 + len(answer.sources)
     first = next(line for line in lines[4:] if "\x1b[1;32m" in line)
@@ -101,6 +101,9 @@ def test_confidence_in_plain_words() -> None:
     assert 0 < low < HIGH
     probabilities = (0.0, low / 2, low, (low + HIGH) / 2, HIGH, 1.0)
     assert [confidence_label(p) for p in probabilities] == ["低", "低", "中", "中", "高", "高"]
+    # 高 needs the question said around the answer too (render.HIGH_FOUND); below that, 中
+    assert [confidence_label(1.0, found) for found in (0.0, HIGH_FOUND - 0.01, HIGH_FOUND)] == ["中", "中", "高"]
+    assert confidence_label(low / 2, 0.0) == "低"
 
 
 @pytest.mark.slow
