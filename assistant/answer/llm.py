@@ -41,7 +41,7 @@ from assistant.answer.grounding import (
 )
 from assistant.answer.llm_server import FALLBACK, LLMError, check_server, stream_chat
 from assistant.config import Settings
-from assistant.question import analyse
+from assistant.question import Question, analyse
 from assistant.schema import SECTION_SEP, Answer, Hit, Passage, Source
 
 __all__ = [
@@ -202,6 +202,8 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
         return replace(answer, note=NOTE_UNGROUNDED)  # nothing the model wrote holds: the quote stands
     # What no cited source supports is not shown; what is left is shown cited (issue 26).
     shown = grounded.kept if grounded.unsupported else grounded.text
+    if grounded.unsupported and not _addresses(strip_markers(shown), analyse(question)):
+        return replace(answer, note=NOTE_UNGROUNDED)  # what held is beside the question: the quote stands
     if question_unmet(shown, answer.sources, question):  # true of the sources, but of another year, body, level
         return replace(not_found(answer), note=NOTE_PREMISE)
     if not can_answer(strip_markers(shown), analyse(question)):  # true, but not what was asked
@@ -210,6 +212,17 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
     sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)
     note = NOTE_TRIMMED if grounded.unsupported else ""
     return replace(answer, text=shown, sources=sources, answerer="llm", note=note)
+
+
+def _addresses(text: str, question: Question) -> bool:
+    """Whether `text` says any word of what `question` asks beyond its names and constraints (罪行, 入囚 of
+    "2008年5月，林永康因什么罪行而被判入囚？"): the sentences left after the unsupported ones are removed may
+    only be the model's aside (案情显示，林永康在澳洲有自置住宅), true of the source but no answer."""
+    if question.english:
+        return True  # its words reach the text only through the bridges
+    bound = "".join(c.text for c in question.constraints) + "".join(question.key_terms)
+    asked = [w for w in question.content if len(w) >= 2 and w not in bound and not w.isdigit()]
+    return not asked or any(w in text for w in asked)
 
 
 def not_found(answer: Answer) -> Answer:

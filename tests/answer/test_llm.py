@@ -181,6 +181,13 @@ def test_an_unsupported_sentence_is_removed_and_the_supported_ones_kept() -> Non
     )
 
 
+def test_what_is_left_beside_the_question_after_trimming_gives_way_to_the_extractive_answer() -> None:
+    answer = _extractive("市委网信办为什么请求增加编制？")
+    # the reason given is made up; the sentence left is true of source 3 but says nothing of what was asked
+    done = final(answer, "因为省里下达了新的三定方案文件[2]。洛阳官方微博知名度和网络影响力国内领先[3]。")
+    assert (done.text, done.answerer, done.note) == (answer.text, "extractive", NOTE_UNGROUNDED)
+
+
 def test_the_questions_premise_stated_as_the_sources_fact_is_not_found() -> None:
     answer = _extractive(STAFF_QUESTION)
     done = final(answer, "省委网信办仅有在编人员11人[2]。")  # the source says 市委
