@@ -486,12 +486,11 @@ def _bands(outcomes: list[Outcome], threshold: float) -> dict[str, list]:
 
 def _label(outcome: Outcome, threshold: float, high: float | None = None) -> str:
     """`render.confidence_label` of an outcome, with this run's threshold (and another lower bound of 高)."""
-    from assistant.render import HIGH, HIGH_FOUND
+    from assistant.render import HIGH, confidence_label
 
-    p, found = outcome.probability, float(outcome.features[ANSWER_FEATURES.index("phrases_context")])
-    if p >= (HIGH if high is None else high) and found >= HIGH_FOUND:
-        return "高"
-    return "中" if p >= threshold else "低"
+    bands = ((HIGH if high is None else high, "高"), (threshold, "中"), (0.0, "低"))
+    found = float(outcome.features[ANSWER_FEATURES.index("phrases_context")])
+    return confidence_label(outcome.probability, found, bands)
 
 
 HIGH_CANDIDATES = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
@@ -644,12 +643,7 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
                   f"learnt without the {domain} domain, measured on its sets:", "",
                   "| set | answer | false refusal | refused | wrong answers | 高 | 中 | 低 |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for name, s in held.items():
-            if name == "threshold":
-                continue
-            bands = " | ".join(f"{n}, {p}" for n, p in (s["bands"][b] for b in labels))
-            lines.append(f"| {name} | {s['answer']} | {s['false_refusal']} | {s['refused']} | {s['wrong_answers']} "
-                         f"| {bands} |")  # fmt: skip
+        lines += _set_rows(held, labels)
     if "transfer" in figures:
         t = figures["transfer"]
         lines += ["", f"A threshold that transfers: {t['threshold']:.4f}, the highest that refuses at most "
@@ -658,12 +652,7 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
                   "The held-out sets at that threshold:", "",
                   "| set | answer | false refusal | refused | wrong answers | 高 | 中 | 低 |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for name, f in t.items():
-            if name == "threshold":
-                continue
-            bands = " | ".join(f"{n}, {p}" for n, p in (f["bands"][b] for b in labels))
-            lines.append(f"| {name} | {f['answer']} | {f['false_refusal']} | {f['refused']} | {f['wrong_answers']} "
-                         f"| {bands} |")  # fmt: skip
+        lines += _set_rows(t, labels)
         lines += ["", "The same threshold out of fold (in domain):", "",
                   "| set | answer | false refusal | refused |", "|---|---|---|---|"]  # fmt: skip
         for name, f in figures["transfer_out_of_fold"].items():
@@ -683,6 +672,19 @@ def _write_results(figures: dict, curve: list[tuple[float, float, float]], secon
     lines += [f"| {t:.3f} | {p:.3f} | {a:.3f} |" for t, p, a in curve[::step]]
     path = ROOT / "training" / "results.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _set_rows(table: dict, labels: tuple[str, ...]) -> list[str]:
+    """One table row per set of `table` (its "threshold" entry aside): answer, false refusal, refused, wrong
+    answers and the 把握 bands."""
+    rows = []
+    for name, f in table.items():
+        if name == "threshold":
+            continue
+        bands = " | ".join(f"{n}, {p}" for n, p in (f["bands"][b] for b in labels))
+        rows.append(f"| {name} | {f['answer']} | {f['false_refusal']} | {f['refused']} | {f['wrong_answers']} "
+                    f"| {bands} |")  # fmt: skip
+    return rows
 
 
 def _comparison_lines(comparison: dict) -> list[str]:

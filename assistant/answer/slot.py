@@ -107,7 +107,7 @@ def _counted_filled(question: Question, text: str, passage: str) -> bool:
         return True
     measures = {m[1] for m in _MEASURE_ASKED.finditer(normalize(question.text))}
     measures |= {s for s in stand_ins if len(s) == 1 and s in MEASURE_WORDS}
-    if any(re.search(rf"\d\s*(?:[万亿千百]|余|多)*\s*{m}", text) for m in measures):
+    if any(_number_in(text, m) for m in measures):
         return True
     if measures and len(counted) < _HEAD:
         return False  # 分为几类: one character before 几类 is no noun; the count is said with 类 or not at all
@@ -139,7 +139,11 @@ _ABSTRACT = re.compile(r"级别|等级|水平|地位|程度|规格|层次|评价
 
 
 def _measured(text: str, asked: str) -> bool:
-    units = _TIME_UNITS if asked in ("久", "长时间") else _UNITS_MEASURED
+    return _number_in(text, _TIME_UNITS if asked in ("久", "长时间") else _UNITS_MEASURED)
+
+
+def _number_in(text: str, units: str) -> bool:
+    """A number said in one of `units` (a regex alternation), past any 万/亿 or 余/多: 1600余条, 2万人."""
     return re.search(rf"\d\s*(?:[万亿千百]|余|多)*\s*(?:{units})", text) is not None
 
 

@@ -25,9 +25,7 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import threading
-import warnings
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -36,6 +34,7 @@ import numpy as np
 
 from assistant.cache import folder_intact, seal_folder
 from assistant.config import DEFAULT_MODEL, Settings
+from assistant.encode.onnx import MODEL_FILE  # what encode.onnx.export_quantized writes
 from assistant.locking import file_lock
 
 __all__ = ["DELTA_FILE", "VerifierError", "Verifier", "assemble", "for_candidate", "load", "pair_ids", "passage_text",
@@ -44,7 +43,6 @@ __all__ = ["DELTA_FILE", "VerifierError", "Verifier", "assemble", "for_candidate
 log = logging.getLogger(__name__)
 DELTA_FILE = "verifier.npz"
 ASSEMBLY_VERSION = 2
-MODEL_FILE = "model.onnx"
 _MARKER = "verifier.json"  # written last: its absence marks a half-written folder
 _COMMON_TOKENIZER = "tokenizer-common.json"  # from the embedder's export (encode/onnx.py)
 _COMMON_IDS = "tokenizer-common-ids.npy"
@@ -144,18 +142,12 @@ def assemble(settings: Settings, target: Path | None = None) -> Path:
 
 
 def _assemble_locked(base: Path, embedder: Path, target: Path) -> None:
-    from assistant.encode.onnx import _quantize, _quiet
+    from assistant.encode.onnx import export_quantized, temporary_folder
 
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = temporary_folder(target)
     try:
         meta, arrays = read_delta()
-        with warnings.catch_warnings(), _quiet("onnxruntime.quantization"):
-            warnings.simplefilter("ignore")
-            reference = _export_fp32(base, meta, arrays, tmp / "fp32.onnx", embedder)
-            _quantize(tmp / "fp32.onnx", tmp / MODEL_FILE)
-        (tmp / "fp32.onnx").unlink()
+        reference = export_quantized(lambda path: _export_fp32(base, meta, arrays, path, embedder), tmp)
         shutil.copyfile(embedder / _COMMON_TOKENIZER, tmp / _COMMON_TOKENIZER)
         marker = {"version": ASSEMBLY_VERSION, "delta_sha256": _delta_sha(), "base": str(base),
                   "trained": meta.get("trained", ""), "pad_id": reference["pad_id"]}  # fmt: skip

@@ -214,15 +214,9 @@ def export_onnx(model_folder: Path, target: Path | None = None) -> Path:
 
 
 def _export_locked(model_folder: Path, target: Path) -> None:
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a killed export
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = temporary_folder(target)
     try:
-        with warnings.catch_warnings(), _quiet("onnxruntime.quantization"):
-            warnings.simplefilter("ignore")  # tracer and exporter warnings about shapes we make dynamic
-            reference = _export_fp32(model_folder, tmp / "fp32.onnx")
-            _quantize(tmp / "fp32.onnx", tmp / MODEL_FILE)
-        (tmp / "fp32.onnx").unlink()
+        reference = export_quantized(lambda path: _export_fp32(model_folder, path), tmp)
         shutil.copyfile(model_folder / "tokenizer.json", tmp / "tokenizer.json")
         _write_common_tokenizer(tmp)
         marker = {**_marker(model_folder, reference), "common_chars": _COMMON_CHARS}
@@ -306,6 +300,27 @@ def _export_fp32(model_folder: Path, path: Path) -> dict:
         vectors = model(*inputs).numpy()
         torch_export(model, inputs, path, "sentence_embedding")
     return {"vectors": vectors, "dimension": int(vectors.shape[1]), "pad_id": int(tokenizer.pad_token_id or 0)}
+
+
+def temporary_folder(target: Path) -> Path:
+    """A new temporary folder beside `target` to assemble it in, once those a killed assembly left are removed
+    (call it holding `target`'s lock)."""
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+
+
+def export_quantized(export: Callable[[Path], dict], folder: Path) -> dict:
+    """`export(path)` writes a float ONNX model and returns what to check the result against; the model is
+    quantised into `folder`/MODEL_FILE (8-bit weights) and the float file removed. The embedder and the answer
+    verifier are made this way."""
+    float_model = folder / "fp32.onnx"
+    with warnings.catch_warnings(), _quiet("onnxruntime.quantization"):
+        warnings.simplefilter("ignore")  # tracer and exporter warnings about shapes we make dynamic
+        reference = export(float_model)
+        _quantize(float_model, folder / MODEL_FILE)
+    float_model.unlink()
+    return reference
 
 
 def torch_export(model: Any, inputs: tuple, path: Path, output: str) -> None:

@@ -33,14 +33,17 @@ def confidence_bands() -> tuple[tuple[float, str], ...]:
     return ((HIGH, "高"), (model.answerability().threshold_found, "中"), (0.0, "低"))
 
 
-def confidence_label(probability: float, found: float = 1.0) -> str:
-    """A probability that the answer is right, in plain words (see `confidence_bands`); 高 only when `found` —
-    the share of the question said around the answer — reaches HIGH_FOUND, else 中."""
-    bands = confidence_bands()
+def confidence_label(probability: float, found: float = 1.0, bands: tuple[tuple[float, str], ...] = ()) -> str:
+    """A probability that the answer is right, in plain words (`bands`, default `confidence_bands()`); 高 only
+    when `found` — the share of the question said around the answer — reaches HIGH_FOUND, else 中."""
+    bands = bands or confidence_bands()
     label = next((label for bound, label in bands if probability >= bound), bands[-1][1])
     return "中" if label == "高" and found < HIGH_FOUND else label
 
 
-def answer_confidence(answer: Answer) -> str:
-    """An answer's 把握 (高/中/低), from its probability and how much of the question is said around it."""
-    return confidence_label(answer.confidence or 0.0, answer.evidence.get("phrases", 1.0))
+def answer_confidence(answer: Answer) -> str | None:
+    """An answer's 把握 (高/中/低), from its probability and how much of the question is said around it; None
+    for "not found" (a low chance would read as doubt of the refusal) or an answer not judged."""
+    if not answer.found or answer.confidence is None:
+        return None
+    return confidence_label(answer.confidence, answer.evidence.get("phrases", 1.0))

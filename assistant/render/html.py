@@ -309,10 +309,10 @@ def _answer_text(answer: Answer) -> str:
 def confidence_html(answer: Answer, show_scores: bool = False) -> str:
     """`把握：高/中/低` under an answer found (the terminal's words and bands), the probability on hover and with
     the scores. Nothing for "not found", where a low chance would read as doubt of the refusal."""
-    if answer.confidence is None or not answer.found:
+    label = answer_confidence(answer)
+    if label is None:
         return ""
     p = answer.confidence
-    label = answer_confidence(answer)
     level = {"高": "high", "中": "mid"}.get(label, "low")
     (high, _), (low, _), _ = confidence_bands()
     hint = (

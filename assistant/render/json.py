@@ -40,8 +40,7 @@ def answer_to_dict(answer: Answer) -> dict:
         "note": answer.note,
         "answerer": answer.answerer,
         "confidence": answer.confidence,
-        # the words the faces show (高/中/低); none under "not found" or an answer not judged
-        "confidence_label": answer_confidence(answer) if answer.found and answer.confidence is not None else None,
+        "confidence_label": answer_confidence(answer),  # the words the faces show (高/中/低), or None
         "evidence": answer.evidence,
         "shape": answer.shape,
         "items": [{"text": i.text, "source": i.source, "start": i.start, "end": i.end} for i in answer.items],

@@ -62,8 +62,8 @@ def terminal(answer: Answer, layout: Layout = Layout()) -> str:  # noqa: B008 (a
     lines += _answer_lines(answer, layout)
     if answer.note:
         lines += _wrap([Run(clean(answer.note), NOTE)], layout)
-    if answer.confidence is not None and answer.found:  # for "not found", a low chance would read as doubt of that
-        lines += _wrap([Run(f"把握：{answer_confidence(answer)}", DETAIL)], layout)
+    if label := answer_confidence(answer):  # none under "not found": a low chance would read as doubt of that
+        lines += _wrap([Run(f"把握：{label}", DETAIL)], layout)
     if answer.sources and layout.sources != "none":
         lines += [[], [Run("来源" if answer.found else "相关段落（不是答案）", HEADING)]]
         for source in answer.sources:
