@@ -123,11 +123,8 @@ def _claim_scope(passage: Passage) -> Scope:
 
 
 def _closest(claim: str, passage: Passage) -> str:
-    text = content(claim)
     sentences = _passage_sentences(without_instructions(passage.text))
-    if not text or not sentences:
-        return ""
-    return max(sentences, key=lambda s: sum(covered_characters(text, content(s))))
+    return _closest_of(claim, sentences) if content(claim) and sentences else ""
 
 
 def question_unmet(text: str, sources: Sequence[Source], question: str) -> tuple:

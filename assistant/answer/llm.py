@@ -202,11 +202,12 @@ def final(answer: Answer, text: str, encode: Encode | None = None) -> Answer:
         return replace(answer, note=NOTE_UNGROUNDED)  # nothing the model wrote holds: the quote stands
     # What no cited source supports is not shown; what is left is shown cited (issue 26).
     shown = grounded.kept if grounded.unsupported else grounded.text
-    if grounded.unsupported and not _addresses(strip_markers(shown), analyse(question)):
+    asked = analyse(question)
+    if grounded.unsupported and not _addresses(strip_markers(shown), asked):
         return replace(answer, note=NOTE_UNGROUNDED)  # what held is beside the question: the quote stands
     if question_unmet(shown, answer.sources, question):  # true of the sources, but of another year, body, level
         return replace(not_found(answer), note=NOTE_PREMISE)
-    if not can_answer(strip_markers(shown), analyse(question)):  # true, but not what was asked
+    if not can_answer(strip_markers(shown), asked):  # true, but not what was asked
         return replace(answer, note=NOTE_OFF_KIND)
     cited = {int(n) for n in _MARKER.findall(shown)}
     sources = tuple(s if s.rank in cited else replace(s, used=()) for s in answer.sources)

@@ -92,11 +92,18 @@ def _literal(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a Milvus string literal (quotes and backslashes escaped)
 
 
+_IN_PROCESS = "in process"  # meta["bm25"] of a dense-only store
+
+
 def _meta(model: str, dimension: int, kind: Mode = "full") -> dict:
     meta = {"model": model, "dimension": dimension, "format": FORMAT_VERSION, "shards": shards.VERSION}
     if kind == "dense-only":  # recorded, so that a server upgraded to 2.5 says to rebuild rather than fail on search
-        meta["bm25"] = "in process"
+        meta["bm25"] = _IN_PROCESS
     return meta
+
+
+def _dense_only(meta: dict) -> bool:
+    return meta.get("bm25") == _IN_PROCESS
 
 
 def describe(settings: Settings) -> str:
@@ -116,7 +123,7 @@ def _create(client: Any, meta: dict) -> None:
     from pymilvus import DataType, Function, FunctionType
 
     description = json.dumps(meta, ensure_ascii=False)
-    dense_only = meta.get("bm25") == "in process"
+    dense_only = _dense_only(meta)
     # Strong: a process reads what another has just written (a document added elsewhere, its next question).
     strong = {"consistency_level": "Strong"}
     s = client.create_schema(auto_id=False, description=description)
@@ -282,7 +289,7 @@ class MilvusStore(Catalogue):
 
     def __init__(self, client: Any, uri: str, folder: Path, meta: dict, glossary: dict[str, list[str]]):
         self.client, self.uri, self.folder, self.glossary, self.meta = client, uri, folder, glossary, meta
-        self.dense_only = meta.get("bm25") == "in process"
+        self.dense_only = _dense_only(meta)
         self._owns_client = True  # until `current` hands the client to a store over newer documents
         # Read before the rows: a change that lands while they are read shows as a new token at the next question.
         self.generation = generation(client)
