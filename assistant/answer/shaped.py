@@ -12,7 +12,8 @@ structure instead (`ingest.structure`: headings' children, 一是/二是, 第一
 - **outline**: the title, date and top-level parts of the document asked about;
 - **summary**: the outline, with each part's first sentence;
 - **reason**: the chosen sentence, and the sentence before it when the chosen one states a request or a
-  consequence without its cause (`人员较少，请求…增加编制` gives 人员较少).
+  consequence without its cause (`人员较少，请求…增加编制` gives 人员较少): one that opens with 因此/所以, or
+  one that only says again what the question asks the reason of (`此战奠定了…`).
 
 When no list answers the question well enough, the fact answer stands. Completeness is a rule on
 `expected_items` (see `confidence()`): a list whose lead-in announces six items and where six were
@@ -359,7 +360,11 @@ def _first_sentence(item: ListItem) -> str:
 
 _CAUSE = re.compile(r"因为|由于|因此|所以|原因|为了|之所以|是因|导致|造成|鉴于|以便|从而")
 _REQUEST = re.compile(r"请求|建议|申请|提请")  # a request: its reason is said before it
+# a sentence that opens with its consequence word (因此畜牧业发达): its cause is the sentence before it
+_CONSEQUENCE = re.compile(r"^\s*(?:因此|所以|因而|故而|于是|从而|由此|故)")
+_SENTENCE_END = re.compile(r"[。！？!?；;]")
 REASON_CHARS = 200
+RESTATED = 0.7
 
 
 def _reason_answer(index: Index, fact: Answer) -> Answer:
@@ -371,6 +376,9 @@ def _reason_answer(index: Index, fact: Answer) -> Answer:
     span = source.used[0]
     text = source.hit.passage.text
     said = text[span.start : span.end]
+    first = said[: _first_sentence_length(said)]
+    if _CONSEQUENCE.match(said) or not _CAUSE.search(first) and _restates(first, fact.resolved_question):
+        return _with_cause_before(fact, span.start, span.start + len(first))
     if _CAUSE.search(said) or not _REQUEST.search(said):
         return replace(fact, shape="reason")
     start = span.start
@@ -387,6 +395,34 @@ def _reason_answer(index: Index, fact: Answer) -> Answer:
     used = (Span(start, span.end),)
     sources = (replace(source, used=used), *fact.sources[1:])
     return replace(fact, text=f"{text[start : span.end].strip()}[{rank}]", sources=sources, shape="reason")
+
+
+def _restates(sentence: str, question: str) -> bool:
+    """The sentence says again what the question asks the reason of (此战奠定了…霸权 for 为什么此战奠定了…霸权):
+    RESTATED of its characters are the question's."""
+    chars = re.sub(r"[\W_]+", "", sentence)
+    return bool(chars) and sum(c in question for c in chars) >= RESTATED * len(chars)
+
+
+def _first_sentence_length(text: str) -> int:
+    m = _SENTENCE_END.search(text)
+    return m.end() if m else len(text)
+
+
+def _with_cause_before(fact: Answer, start: int, end: int) -> Answer:
+    """The consequence sentence `start:end` of the first source, after the sentence that gives its cause: the one
+    before it in its paragraph (its clauses after a ；included), up to REASON_CHARS; the fact stands without it."""
+    source = fact.sources[0]
+    text = source.hit.passage.text
+    before = text[:start].rstrip()
+    if not before or not _SENTENCE_END.match(before[-1]) or "\n" in text[len(before) : start]:
+        return replace(fact, shape="reason")  # the first sentence of its paragraph: the cause is not beside it
+    cause = max(before.rfind(c, 0, len(before) - 1) for c in "。！？!?\n") + 1
+    end = len(text[:end].rstrip("；;，, "))
+    if end - cause > REASON_CHARS:
+        return replace(fact, shape="reason")
+    sources = (replace(source, used=(Span(cause, end),)), *fact.sources[1:])
+    return replace(fact, text=f"{text[cause:end].strip()}[{source.rank}]", sources=sources, shape="reason")
 
 
 # --- follow-ups over a list ----------------------------------------------------------------------

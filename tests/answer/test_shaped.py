@@ -244,3 +244,33 @@ def test_a_list_found_in_part_says_so(assistant: Assistant, tmp_path: Path) -> N
     assert answer.found and answer.expected_items == 5 and len(answer.items) == 3
     assert "报告列出了五项，这里找到三项" in answer.text
     assert answer.confidence == shaped.confidence(3, 5) < 0.8
+
+
+COUNTY = """吉山县概况
+
+吉山县是东州的一个县，县城在吉水北岸。吉山县全年日照时间长，土壤肥沃，吉水和它的支流带来充足的水源；因此，吉山县的畜牧业十分发达。县内建有三座中型水库，灌溉全县一半以上的耕地。
+
+河口之战
+
+元和三年，王氏的军队在吉水河口设下埋伏，一举击溃了北方来犯的敌军主力。河口之战奠定了王氏在东州的统治地位。此后二十年，东州境内没有再发生大的战事。
+"""
+
+
+@pytest.fixture(scope="module")
+def county(assistant: Assistant, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    corpus = tmp_path_factory.mktemp("county")
+    (corpus / "吉山县.txt").write_text(COUNTY, encoding="utf-8")
+    settings = assistant.settings.with_(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("county-index"))
+    return Assistant(settings, embedder=assistant.embedder)
+
+
+def test_a_reason_said_before_its_consequence(county: Assistant) -> None:
+    """因此畜牧业发达 and 河口之战奠定了… state the consequence; the cause is the sentence before, and the answer
+    is that sentence with the consequence (not the sentences after it)."""
+    livestock = county.ask("为什么吉山县的畜牧业十分发达？")
+    assert livestock.shape == "reason" and livestock.found
+    assert "日照时间长" in livestock.text and "因此" in livestock.text and "水库" not in livestock.text
+    battle = county.ask("为什么河口之战奠定了王氏在东州的统治地位？")
+    assert battle.found and "设下埋伏" in battle.text and "二十年" not in battle.text
+    used = battle.sources[0].used[0]
+    assert battle.sources[0].hit.passage.text[used.start : used.end] in battle.text
