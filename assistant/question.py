@@ -112,10 +112,12 @@ ORG_NOUNS = (
     "单位|部门|机构|公司|企业|网站|组织|学校|大学|学院|中学|政党|党|球队|队|俱乐部|媒体|报纸|报社|电视台|"
     "出版社|银行|医院|乐队|品牌|集团|协会|委员会|政府|机关|军队|部队|厂"
 )
+# 为什么 asks why, unless its 为 ends a verb: 被评为|什么 and 称为|什么 ask what it was named
+_WHY = r"(?<![评称作成改选视认列定名分译誉封立升命拜])为什么"
 KIND_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
-        (Kind.REASON, r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
+        (Kind.REASON, rf"{_WHY}|为何|何故|原因|缘故|怎么会|\bwhy\b"),
         (
             Kind.TIME,
             r"何时|什么时候|什么时间|哪一?年|哪一?天|哪个月|(?<!哪)几月|几号|(?<!哪)几点钟?|哪个朝代|哪个年代|日期|年份|"
@@ -203,7 +205,7 @@ _SHAPE_RULES: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
             "comparison",
             r"(?:和|与|跟|同|比).{1,30}?(?:有)?(?:什么|哪些|何)?(?:不同|区别|差别|差异|异同)|相比.{0,20}(?:如何|怎样|哪个)",
         ),
-        ("reason", r"为什么|为何|何故|原因|缘故|怎么会|\bwhy\b"),
+        ("reason", rf"{_WHY}|为何|何故|原因|缘故|怎么会|\bwhy\b"),
         (
             "manner",
             r"(?:采取|采用|推出|实施|落实)了?(?:哪些|什么|哪几项?)(?:措施|举措|办法|做法)|(?:有|用)?(?:哪些|什么)(?:措施|举措|办法|做法)|"

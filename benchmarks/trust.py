@@ -51,6 +51,7 @@ def _norm(text: str) -> str:
 def rows_of(name: str, limit: int | None = None) -> list[dict]:
     """One row per question of set `name`: what the extractive answerer would do at any threshold."""
     from assistant.answer import extractive
+    from assistant.answer.slot import checked
     from assistant.config import Settings
     from assistant.pipeline import Assistant
 
@@ -65,9 +66,10 @@ def rows_of(name: str, limit: int | None = None) -> list[dict]:
         reading = assistant.read(assistant.question(assistant.check(q["question"])))
         choice = extractive.choose(reading)
         missing = bool(extractive.missing_terms(reading.question, assistant.index.text))
-        right, text, found = False, "", 0.0
+        right, text, found, vouched = False, "", 0.0, False
         if choice.best is not None:
             found = float(reading.column("phrases_context")[choice.best])  # what 高 also asks (render.HIGH_FOUND)
+            vouched = checked(reading, choice.best)  # and this (slot.checked)
             hit_no, start, end = extractive.quote(reading, choice.best, assistant.index.rarity)
             text = reading.hits[hit_no].passage.text[start:end]
             t = _norm(text)
@@ -79,7 +81,8 @@ def rows_of(name: str, limit: int | None = None) -> list[dict]:
         rows.append({
             "set": name, "id": q["id"], "type": q.get("type", ""), "answerable": bool(q.get("answerable", True)),
             "chosen": choice.best is not None, "missing": missing, "p": round(choice.confidence, 4),
-            "found": round(found, 4), "right": right, "ms": round(1000 * (time.perf_counter() - started), 1),
+            "found": round(found, 4), "checked": vouched, "right": right,
+            "ms": round(1000 * (time.perf_counter() - started), 1),
             "answer": text[:80],
         })  # fmt: skip
     return rows
@@ -110,8 +113,13 @@ def bands(rows: list[dict], edges: tuple[tuple[float, str], ...]) -> dict[str, t
 
     out: dict[str, tuple[int, float | None]] = {}
     for _, label in edges:
-        inside = [r for r in rows if r["chosen"] and not r["missing"]
-                  and confidence_label(r["p"], r.get("found", 1.0)) == label]  # fmt: skip
+        inside = [
+            r
+            for r in rows
+            if r["chosen"]
+            and not r["missing"]
+            and confidence_label(r["p"], r.get("found", 1.0), checked=r.get("checked", True)) == label
+        ]
         out[label] = (len(inside), round(sum(r["right"] for r in inside) / len(inside), 3) if inside else None)
     return out
 
@@ -160,7 +168,8 @@ def _write(figures: dict, threshold: float, edges, path: Path) -> None:
         "",
         f"Written by `python -m benchmarks.trust`; threshold {threshold:.4f} (the shipped answerability model); "
         f"把握 bands: {', '.join(f'{label} ≥ {lower:.3g}' for lower, label in edges)}, 高 only with "
-        f"{HIGH_FOUND} of the question said around the answer (else 中). "
+        f"{HIGH_FOUND} of the question said around the answer and an answer a rule can check (slot.checked: not "
+        "why/how/what-is/whether, the question's relation said), else 中. "
         "A band's cell: answers given in it, share right.",
         "",
         "| set | questions | answer | false refusal | refused | wrong answers | "

@@ -23,6 +23,8 @@ from assistant.question import Kind, analyse, phrase_coverage
         ("要做好哪几个方面的工作？", Kind.LIST),  # asks for a list, not a number
         ("我市网信工作存在哪些不足？", Kind.LIST),  # 存在哪些 is not 在哪
         ("为什么要建立该纪念碑？", Kind.REASON),
+        ("市委网信办连年被评为什么？", Kind.OTHER),  # 被评为|什么: what it was named, not why
+        ("软枝黄蝉又称为什么？", Kind.NAME),
         ("潘仕成的先祖是怎样起家的？", Kind.MANNER),
         ("洛阳的新浪官方微博叫什么？", Kind.NAME),
         ("什么是羊水栓塞？", Kind.DEFINITION),

@@ -31,6 +31,7 @@ import numpy as np
 
 from assistant.answer.evidence import ANSWER_FEATURES, FEATURES, VERIFIER_FEATURE, answer_features
 from assistant.answer.extractive import pick, quote
+from assistant.answer.slot import checked
 from training.collect import Rarity, Record, collect
 from training.sets import DEFAULT_WORK, ROOT, cmrc_sets, nearmiss_sets, report_sets
 
@@ -490,7 +491,7 @@ def _label(outcome: Outcome, threshold: float, high: float | None = None) -> str
 
     bands = ((HIGH if high is None else high, "高"), (threshold, "中"), (0.0, "低"))
     found = float(outcome.features[ANSWER_FEATURES.index("phrases_context")])
-    return confidence_label(outcome.probability, found, bands)
+    return confidence_label(outcome.probability, found, bands, checked(outcome.record.reading, outcome.best))
 
 
 HIGH_CANDIDATES = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)

@@ -37,7 +37,7 @@ import numpy as np
 from assistant.answer import model, verifier
 from assistant.answer.constraints import scope_of, unmet
 from assistant.answer.evidence import VERIFIER_FEATURE, Reading, answer_features, coverage, holds_kind
-from assistant.answer.slot import slot_filled
+from assistant.answer.slot import checked, slot_filled
 from assistant.question import Kind, Question, is_proper_name
 from assistant.schema import Answer, Source, Span
 
@@ -219,6 +219,7 @@ def _evidence(choice: Choice) -> dict[str, float]:
         "words": round(float(x[FEATURES.index("words_context")]), 4),
         "phrases": round(float(x[FEATURES.index("phrases_context")]), 4),
         "document": round(float(x[FEATURES.index("weakest_phrase_document")]), 4),
+        "checked": float(checked(choice.reading, choice.best)),  # what 高 also needs (render.confidence_label)
     }
 
 

@@ -288,7 +288,8 @@ def shaped(fact: Answer, index: Index, e: Enumeration, s: Structure, q: Question
         items=items,
         expected_items=expected,
         confidence=confidence(count, expected),
-        evidence={**fact.evidence, "shape_items": float(count)},
+        # the announced count found is the rule that vouches for a list (render: 高), whatever its question's kind
+        evidence={**fact.evidence, "shape_items": float(count), "checked": 1.0},
     )
 
 

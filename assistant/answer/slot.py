@@ -7,18 +7,23 @@ noun (多少在编人员: 11 beside 在编人员, not 1600 beside 舆情线索),
 the head word of what is named for 叫什么 (主任叫什么名字: a sentence without 主任 names someone else),
 a place for 哪个国家. Checked only where a rule can tell; each narrowing below was measured on the
 CMRC trial set's false refusals (docs/trust.md).
+
+`checked` says whether a rule vouches for an answer beyond the model — not free text (why, how, what X
+is, whether), and the question's relation (入选 of 什么时候入选国家队) said in the sentence —; only such
+an answer is said 把握：高 (`render.confidence_label`).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import PurePath
 
 from assistant.answer.constraints import _clean  # the same normalised text the constraints are read in
+from assistant.answer.evidence import Reading, holds_kind, scope_text
 
 # the counted noun's reader is the evidence feature's own (number_near_counted), kept in one place
 from assistant.answer.evidence import _near_counted as number_near_counted
-from assistant.answer.evidence import holds_kind
 from assistant.question import (
     KIND_RULES,
     MEASURE_WORDS,
@@ -31,7 +36,7 @@ from assistant.question import (
 )
 from assistant.text.words import content_words, normalize
 
-__all__ = ["slot_filled"]
+__all__ = ["FREE_FORM", "checked", "relation_said", "slot_filled"]
 
 _YEAR_ASKED = re.compile(r"哪一?年|年份|\bwhich year\b|\bwhat year\b", re.I)
 _DAY_ASKED = re.compile(r"哪一?天|几号|几月几日|日期|\bwhich day\b|\bwhat date\b", re.I)
@@ -186,3 +191,50 @@ def _heads_of(text: str, kind: Kind) -> tuple[str, ...]:
     elif after.startswith("的") and (run := phrases_of(after)) and len(run[0]) >= _HEAD:
         heads.append(run[0][-_HEAD:])  # 什么名字的|创新创业大赛: the thing named comes after
     return tuple(h for h in dict.fromkeys(heads) if not is_proper_name(h) and not re.search(r"[\d\W]", h))
+
+
+# --- what a rule can check of an answer (render: 高 needs it) ---------------------------------------
+
+# Answers in free text — why, how, what X is, whether —: no rule checks what they say, only the model judges
+# them, and on a domain it never saw it overrates them most (docs/trust.md, section 9).
+FREE_FORM = (Kind.REASON, Kind.MANNER, Kind.DEFINITION, Kind.YES_NO)
+# Words next to a question word that name the asked slot, not what is asked of the subject
+_SLOT_WORDS = frozenset(
+    ("时间", "时候", "日期", "年份", "年代", "时期", "地点", "地方", "位置", "地区", "地址", "所在地", "位于",
+     "坐落", "地处", "哪一年", "哪里", "开始", "成为", "进行", "发生", "什么", "哪个", "国家", "城市", "主要",
+     "哪些", "包括", "方面", "内容", "情况", "作用", "特点", "意思")
+)  # fmt: skip
+
+
+def checked(reading: Reading, i: int) -> bool:
+    """Can a rule vouch for candidate `i` beyond the model: an answer that is not free text (FREE_FORM), in a
+    sentence that says what the question asks of its subject (`relation_said`)."""
+    question = reading.question
+    if question.kind in FREE_FORM:
+        return False
+    passage = reading.hits[reading.candidates[i].hit_no].passage
+    return relation_said(question, reading.sentence(i), f"{scope_text(passage)} {PurePath(passage.doc).stem}")
+
+
+def relation_said(question: Question, sentence: str, topic: str) -> bool:
+    """Is the question's relation — its content word next to the question word that is neither the subject
+    nor the slot (入选 of 什么时候入选国家队, 兴建 of 兴建于哪一年) — said in `sentence`, itself, by a
+    dictionary stand-in or (three characters or more) by two of its characters? True when the question has
+    none. Words of the `topic` (headings, the document's name) are the subject: a document about 占旭刚
+    names him in every sentence."""
+    text = normalize(sentence)
+    subject = normalize(topic)
+    subject_words = [w for w in _content_of(subject) if len(w) >= 2]
+    relation = [w for w in question.content if len(w) >= 2 and w not in _SLOT_WORDS and w not in question.key_terms
+                and not re.search(r"[\d\W]", w) and not is_proper_name(w) and w not in subject
+                and not any(t in w for t in subject_words)]  # fmt: skip
+    before, after = _asked_parts(question.text, question.kind)
+    head = next((w for w in relation if w in after), None) or next((w for w in reversed(relation) if w in before), None)
+    if head is None:
+        return True
+    return _said(head, text, question) or len(head) >= 3 and any(head[i : i + 2] in text for i in range(len(head) - 1))
+
+
+@lru_cache(maxsize=4096)
+def _content_of(text: str) -> tuple[str, ...]:
+    return tuple(content_words(text))

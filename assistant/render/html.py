@@ -316,7 +316,8 @@ def confidence_html(answer: Answer, show_scores: bool = False) -> str:
     level = {"高": "high", "中": "mid"}.get(label, "low")
     (high, _), (low, _), _ = confidence_bands()
     hint = (
-        f"估计这个回答正确的概率：{p:.0%}（高：{high:.0%} 以上，且问题有{HIGH_FOUND:.0%}以上见于答案句及其前后句；"
+        f"估计这个回答正确的概率：{p:.0%}（高：{high:.0%} 以上，问题有{HIGH_FOUND:.0%}以上见于答案句及其前后句，"
+        "且答案可由规则核对——不是问原因、方法、定义或是否，问题所问的关系见于答案句；"
         f"中：{low:.0%} 以上，低：{low:.0%} 以下）"
     )
     shown = f'<span class="qa-p">（{p:.2f}）</span>' if show_scores else ""

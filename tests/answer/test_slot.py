@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.slot import slot_filled
+from assistant.answer.slot import relation_said, slot_filled
 from assistant.question import analyse
 
 
@@ -44,3 +44,24 @@ from assistant.question import analyse
 )
 def test_the_asked_slot_is_filled_beside_what_it_is_asked_about(question: str, sentence: str, filled: bool) -> None:
     assert slot_filled(analyse(question), sentence) is filled
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "topic", "said"),
+    [
+        # the question's relation (入选, 兴建, 上映) beside its question word, not its subject (the topic's words)
+        ("占旭刚什么时候入选中国国家举重队？", "1994年入选国家队。", "占旭刚", True),
+        ("占旭刚什么时候入选中国国家举重队？", "1996年和2000年两度获得举重项目金牌。", "占旭刚", False),
+        ("基督教神学院兴建于哪一年？", "这座建筑现在是基督教神学院，1980年成立。", "基督教神学院", False),
+        ("摄影结束什么时候在日本上映的？", "2007年7月27日摄影开始，8月18日结束。", "摄影", False),
+        ("市委网信办连年被评为什么？", "市委网信办在省委网信办成立后连年被评为先进单位。", "", True),
+        (
+            "黑龙江省博物馆在哪？",
+            "博物馆建筑在2005年列入文物保护单位。",
+            "黑龙江省博物馆",
+            True,
+        ),  # nothing beyond the subject
+    ],
+)
+def test_the_questions_relation_is_said(question: str, sentence: str, topic: str, said: bool) -> None:
+    assert relation_said(analyse(question), sentence, topic) is said

@@ -119,6 +119,8 @@ def test_confidence_is_shown_in_words_beside_an_answer_found():
     unsaid = replace(found, evidence={"phrases": HIGH_FOUND / 2})
     assert "把握：<b>中</b>" in html.answer_html(unsaid)
     assert "把握：<b>高</b>" in html.answer_html(replace(found, evidence={"phrases": HIGH_FOUND}))
+    # and an answer a rule can check (answer.slot.checked): free text or the question's relation unsaid, 中
+    assert "把握：<b>中</b>" in html.answer_html(replace(found, evidence={"phrases": 1.0, "checked": 0.0}))
     low = confidence_bands()[1][0]
     assert "qa-conf-low" in html.answer_html(replace(found, confidence=low / 2))  # given only when asked for
     # Not under "not found" (a low chance would read as doubt of the refusal), nor when not judged.

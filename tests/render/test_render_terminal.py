@@ -104,6 +104,8 @@ def test_confidence_in_plain_words() -> None:
     # 高 needs the question said around the answer too (render.HIGH_FOUND); below that, 中
     assert [confidence_label(1.0, found) for found in (0.0, HIGH_FOUND - 0.01, HIGH_FOUND)] == ["中", "中", "高"]
     assert confidence_label(low / 2, 0.0) == "低"
+    # and an answer a rule could vouch for (evidence.checked): free text (why, how) or the question's relation unsaid
+    assert confidence_label(1.0, 1.0, checked=False) == "中" and confidence_label(low, 1.0, checked=False) == "中"
 
 
 @pytest.mark.slow
@@ -114,6 +116,16 @@ def test_an_answer_carrying_a_confidence_shows_it_under_the_answer(assistant: As
     assert terminal(dataclasses.replace(answer, confidence=None), Layout(None)).split("\n")[:2] == [answer.text, ""]
     refused = dataclasses.replace(answer, found=False, text="报告中没有找到这个问题的答案。", confidence=0.1)
     assert terminal(refused, Layout(None)).split("\n")[:2] == [refused.text, ""], "no confidence under a refusal"
+
+
+@pytest.mark.slow
+def test_high_is_said_only_where_a_rule_vouches_for_the_answer(assistant: Assistant) -> None:
+    """A reason (free text) is at most 中 however sure the model is; a count whose relation (获评) is said can be 高."""
+    reason = assistant.ask("市委网信办为什么请求增加编制和人员？")
+    assert reason.found and "人员较少" in reason.text and reason.evidence["checked"] == 0.0
+    assert answer_confidence(dataclasses.replace(reason, confidence=0.99)) == "中"
+    count = assistant.ask("有几家企业获评2015年河南省“互联网+”工业创新示范企业？")
+    assert count.found and count.evidence["checked"] == 1.0 and answer_confidence(count) == "高"
 
 
 @pytest.mark.parametrize(("changes", "message"), [({"sources": "some"}, "sources must be one of compact, full, none"),
