@@ -393,6 +393,8 @@ QUALIFIER_GROUPS: tuple[tuple[str, ...], ...] = (
     ("同比", "环比"),
     ("增长", "下降", "减少"),
     ("城镇", "农村"),
+    ("微博", "微信"),  # the platform: a figure of the WeChat account does not answer one of the Weibo account
+    ("腾讯", "新浪", "百度", "网易", "搜狐", "人民网", "新华网"),  # whose platform: 腾讯官方微博 is not 百度's
 )  # fmt: skip
 
 

@@ -118,6 +118,18 @@ def test_another_level_or_meeting_is_refused(assistant: Assistant) -> None:
 
 
 @pytest.mark.slow
+def test_another_platform_is_refused(assistant: Assistant) -> None:
+    """The report gives the WeChat account's followers and names the Tencent Weibo account: neither answers
+    for the other platform, nor for another company's."""
+    assert not holds(Constraint("qualifier", "微博"), "“精彩洛阳”官方微信粉丝数量已超过2万。")
+    assert assistant.ask("“精彩洛阳”官方微信的粉丝数量超过了多少万？").found
+    assert not assistant.ask("“精彩洛阳”腾讯官方微博的粉丝数量超过了多少万？").found
+    assert not assistant.ask("百度官方微博叫什么名字？").found
+    wechat = "“精彩洛阳”官方微信粉丝数量已超过2万。"
+    assert [c.text for c in stated_unmet("“精彩洛阳”官方微博粉丝已超过2万[1]。", wechat)] == ["微博"]
+
+
+@pytest.mark.slow
 def test_a_low_confidence_answer_is_refused_unless_asked_for(assistant: Assistant, settings) -> None:
     from assistant.config import Settings
     from assistant.render import confidence_label
