@@ -97,6 +97,7 @@ class Outcome:
             hit_no, start, end = quote(record.reading, self.best, rarity)
             self.right = record.right(record.reading.hits[hit_no].passage.text[start:end])
             self.features = answer_features(record.reading, scores, self.best)[0]
+        self.checked = self.best is not None and checked(record.reading, self.best)  # what 高 also needs
         self.probability = 0.0
         self.verifier = 0.0  # the answer verifier's probability for the chosen sentence (when measured)
 
@@ -491,7 +492,7 @@ def _label(outcome: Outcome, threshold: float, high: float | None = None) -> str
 
     bands = ((HIGH if high is None else high, "高"), (threshold, "中"), (0.0, "低"))
     found = float(outcome.features[ANSWER_FEATURES.index("phrases_context")])
-    return confidence_label(outcome.probability, found, bands, checked(outcome.record.reading, outcome.best))
+    return confidence_label(outcome.probability, found, bands, outcome.checked)
 
 
 HIGH_CANDIDATES = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)

@@ -392,10 +392,15 @@ def _reason_answer(index: Index, fact: Answer) -> Answer:
             break
     if start == span.start:
         return replace(fact, shape="reason")
-    rank = source.rank
-    used = (Span(start, span.end),)
-    sources = (replace(source, used=used), *fact.sources[1:])
-    return replace(fact, text=f"{text[start : span.end].strip()}[{rank}]", sources=sources, shape="reason")
+    return _quoting(fact, start, span.end)
+
+
+def _quoting(fact: Answer, start: int, end: int) -> Answer:
+    """The reason answer quoting `start:end` of the first source's passage."""
+    source = fact.sources[0]
+    text = source.hit.passage.text
+    sources = (replace(source, used=(Span(start, end),)), *fact.sources[1:])
+    return replace(fact, text=f"{text[start:end].strip()}[{source.rank}]", sources=sources, shape="reason")
 
 
 def _restates(sentence: str, question: str) -> bool:
@@ -413,8 +418,7 @@ def _first_sentence_length(text: str) -> int:
 def _with_cause_before(fact: Answer, start: int, end: int) -> Answer:
     """The consequence sentence `start:end` of the first source, after the sentence that gives its cause: the one
     before it in its paragraph (its clauses after a ；included), up to REASON_CHARS; the fact stands without it."""
-    source = fact.sources[0]
-    text = source.hit.passage.text
+    text = fact.sources[0].hit.passage.text
     before = text[:start].rstrip()
     if not before or not _SENTENCE_END.match(before[-1]) or "\n" in text[len(before) : start]:
         return replace(fact, shape="reason")  # the first sentence of its paragraph: the cause is not beside it
@@ -422,8 +426,7 @@ def _with_cause_before(fact: Answer, start: int, end: int) -> Answer:
     end = len(text[:end].rstrip("；;，, "))
     if end - cause > REASON_CHARS:
         return replace(fact, shape="reason")
-    sources = (replace(source, used=(Span(cause, end),)), *fact.sources[1:])
-    return replace(fact, text=f"{text[cause:end].strip()}[{source.rank}]", sources=sources, shape="reason")
+    return _quoting(fact, cause, end)
 
 
 # --- follow-ups over a list ----------------------------------------------------------------------

@@ -116,8 +116,7 @@ def _counted_filled(question: Question, text: str, passage: str) -> bool:
         return True
     if measures and len(counted) < _HEAD:
         return False  # 分为几类: one character before 几类 is no noun; the count is said with 类 or not at all
-    pieces = {counted[i : i + 2] for i in range(max(1, len(counted) - 1))}
-    if any(piece in text for piece in pieces):
+    if _pair_in(counted, text):
         return False  # said, but not beside a number: the number counts something else
     in_a_unit = re.search(rf"\d\s*(?:{_UNITS_MEASURED})", text)
     if _A_UNIT.search(counted):
@@ -232,7 +231,12 @@ def relation_said(question: Question, sentence: str, topic: str) -> bool:
     head = next((w for w in relation if w in after), None) or next((w for w in reversed(relation) if w in before), None)
     if head is None:
         return True
-    return _said(head, text, question) or len(head) >= 3 and any(head[i : i + 2] in text for i in range(len(head) - 1))
+    return _said(head, text, question) or len(head) >= 3 and _pair_in(head, text)
+
+
+def _pair_in(word: str, text: str) -> bool:
+    """Two characters of `word` in a row (all of it when shorter) said in `text`."""
+    return any(word[i : i + 2] in text for i in range(max(1, len(word) - 1)))
 
 
 @lru_cache(maxsize=4096)
