@@ -36,6 +36,7 @@ from benchmarks.trust import SETS
 RESULTS = Path(__file__).resolve().parent / "results"
 ROWS = ROOT / ".work" / "reader-rows.jsonl"
 SEED = 11
+NEAR, RIGHT, WRONG = "removed near misses answered", "CMRC open right answers", "CMRC open wrong answers"
 THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
 SYSTEM = "You are a strict reading-comprehension judge. Reply with one word: 是 or 否."
 ASK = (
@@ -59,38 +60,34 @@ def judge(client: httpx.Client, url: str, model: str, question: str, sentence: s
 
 
 def answers(name: str) -> list[dict]:
-    """Every question of set `name` asked through the real pipeline: found, right (the shared rule), quote, heading."""
+    """Every question of set `name` asked through the real pipeline: found, right (`answer_ok` of the shared
+    scorer, `assistant.evaluate.score`), quote, heading. Conversations are left out."""
     from assistant.config import Settings
+    from assistant.evaluate import read_questions, score
     from assistant.pipeline import Assistant
+    from assistant.render.json import answer_to_dict
 
-    corpus, questions, index = SETS[name]
+    corpus, path, index = SETS[name]
     assistant = Assistant(Settings.load(corpus_dir=corpus, index_dir=index))
+    questions = [q for q in read_questions(path) if not q["history"]]
+    answers = [assistant.ask(q["question"]) for q in questions]
+    _, scored = score(questions, [answer_to_dict(a) for a in answers])
     rows = []
-    for line in questions.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or "turns" in (q := json.loads(line)):
-            continue
-        answer = assistant.ask(q["question"])
-        quote = re.sub(r"\[\d+\]", "", answer.text).strip()
-        flat = re.sub(r"\s+", "", quote).replace("**", "")
-        answerable = bool(q.get("answerable", True))
-        right = (
-            answer.found
-            and answerable
-            and all(any(re.sub(r"\s+", "", a) in flat for a in alts) for alts in q.get("answer_any", []))
-        )
+    for q, answer, row in zip(questions, answers, scored, strict=True):
         cited = re.search(r"\[(\d+)\]", answer.text)  # the heading of the passage the answer quotes first
         heading = next((s.hit.passage.section_path for s in answer.sources if cited and s.rank == int(cited[1])), "")
-        rows.append({"set": name, "id": q["id"], "question": q["question"], "answerable": answerable,
-                     "found": answer.found, "right": right, "quote": quote, "heading": heading})  # fmt: skip
+        rows.append({"set": name, "id": q["id"], "question": q["question"], "answerable": q["answerable"],
+                     "found": answer.found, "right": row.get("answer_ok", False),
+                     "quote": re.sub(r"\[\d+\]", "", answer.text).strip(), "heading": heading})  # fmt: skip
     return rows
 
 
 def _groups(rows: list[dict]) -> dict[str, list[dict]]:
     given = [r for r in rows if r["found"]]
     return {
-        "removed near misses answered": [r for r in given if r["set"] == "cmrc-removed" and not r["answerable"]],
-        "CMRC open right answers": [r for r in given if r["set"] == "cmrc" and r["right"]],
-        "CMRC open wrong answers": [r for r in given if r["set"] == "cmrc" and not r["right"]],
+        NEAR: [r for r in given if r["set"] == "cmrc-removed" and not r["answerable"]],
+        RIGHT: [r for r in given if r["set"] == "cmrc" and r["right"]],
+        WRONG: [r for r in given if r["set"] == "cmrc" and not r["right"]],
         "report answers right": [r for r in given if r["set"] == "report" and r["right"]],
         "report answers not right": [r for r in given if r["set"] == "report" and not r["right"]],
     }
@@ -108,9 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = answers("cmrc-removed") + answers("cmrc") + answers("report")
     groups = _groups(rows)
     rng = random.Random(SEED)
-    asked = {**groups,
-             "CMRC open right answers": rng.sample(groups["CMRC open right answers"], args.sample),
-             "CMRC open wrong answers": rng.sample(groups["CMRC open wrong answers"], args.wrong)}  # fmt: skip
+    asked = {**groups, RIGHT: rng.sample(groups[RIGHT], args.sample), WRONG: rng.sample(groups[WRONG], args.wrong)}
     started, calls = time.perf_counter(), 0
     with httpx.Client(timeout=120) as client:
         for r in (r for group in asked.values() for r in group):
@@ -153,22 +148,19 @@ def report(rows: list[dict], asked: dict[str, list[dict]], seconds: float) -> st
     report_ok, _ = of("report")
     lines += ["", "| threshold | answer removed refused | CMRC open answer | CMRC open false refusal | "
               "report answer | report false refusal |", "|---|---|---|---|---|---|"]  # fmt: skip
-    for t in (0.0, *THRESHOLDS):
-        refused = sum(not r["found"] for r in removed)
-        refused += t and len(asked["removed near misses answered"]) * below("removed near misses answered", t)
-        right = sum(r["right"] for r in open_ok)
-        wrong = sum(r["found"] and not r["right"] for r in open_ok)
-        open_refused = sum(not r["found"] for r in open_ok)
-        if t:
-            open_refused += right * below("CMRC open right answers", t) + wrong * below("CMRC open wrong answers", t)
-            right *= 1 - below("CMRC open right answers", t)
-        rep_right = sum(r["right"] for r in report_ok) * (1 - (below("report answers right", t) if t else 0))
-        rep_refused = sum(not r["found"] for r in report_ok) + (
-            t and sum(r["yes"] < t for g in ("report answers right", "report answers not right")
-                      for r in asked[g] if r["answerable"])
-        )  # fmt: skip
-        label = "shipped (no reader)" if not t else f"{t}"
-        lines.append(f"| {label} | {refused / len(removed):.3f} | {right / len(open_ok):.3f} | "
+    for t in (0.0, *THRESHOLDS):  # at 0.0 nothing is below: the shipped figures
+        refused = sum(not r["found"] for r in removed) + len(asked[NEAR]) * below(NEAR, t)
+        right, wrong = sum(r["right"] for r in open_ok), sum(r["found"] and not r["right"] for r in open_ok)
+        open_refused = sum(not r["found"] for r in open_ok) + right * below(RIGHT, t) + wrong * below(WRONG, t)
+        rep_right = sum(r["right"] for r in report_ok) * (1 - below("report answers right", t))
+        rep_refused = sum(not r["found"] for r in report_ok) + sum(
+            r["yes"] < t
+            for g in ("report answers right", "report answers not right")
+            for r in asked[g]
+            if r["answerable"]
+        )
+        label = f"{t}" if t else "shipped (no reader)"
+        lines.append(f"| {label} | {refused / len(removed):.3f} | {right * (1 - below(RIGHT, t)) / len(open_ok):.3f} | "
                      f"{open_refused / len(open_ok):.3f} | {rep_right / len(report_ok):.3f} | "
                      f"{rep_refused / len(report_ok):.3f} |")  # fmt: skip
     lines += ["", "Issue 20 asks, together: answer removed refused ≥ 0.80, CMRC open answer ≥ 0.85 and false "
